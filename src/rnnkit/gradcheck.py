@@ -1,0 +1,38 @@
+"""Central-difference gradient checking, for tests and for users checking their own models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def numerical_gradient(loss: Callable[[], float], array: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """∂loss/∂array by central differences, perturbing `array` in place (restored afterwards)."""
+    grad = np.zeros(array.shape, dtype=np.float64)
+    flat = array.reshape(-1)  # a view: writes reach `array`
+    for k in range(flat.size):
+        saved = flat[k]
+        flat[k] = saved + eps
+        up = loss()
+        flat[k] = saved - eps
+        down = loss()
+        flat[k] = saved
+        grad.reshape(-1)[k] = (up - down) / (2 * eps)
+    return grad
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    """max |a − n| over the array, divided by the array's largest gradient magnitude.
+
+    Scaling each element by its own magnitude would report round-off on entries that are
+    almost zero as large errors; scaling by the largest entry keeps the measure scale-free.
+    """
+    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    if analytic.shape != numeric.shape:
+        raise ValueError(f"shapes differ: analytic {analytic.shape} vs numeric {numeric.shape}")
+    if analytic.size == 0:
+        return 0.0
+    scale = max(np.abs(analytic).max(), np.abs(numeric).max(), 1e-12)
+    return float(np.abs(analytic - numeric).max() / scale)
