@@ -10,15 +10,14 @@ import numpy as np
 def numerical_gradient(loss: Callable[[], float], array: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """∂loss/∂array by central differences, perturbing `array` in place (restored afterwards)."""
     grad = np.zeros(array.shape, dtype=np.float64)
-    flat = array.reshape(-1)  # a view: writes reach `array`
-    for k in range(flat.size):
-        saved = flat[k]
-        flat[k] = saved + eps
+    for index in np.ndindex(array.shape):  # indexes `array` itself, whatever its memory layout
+        saved = array[index]
+        array[index] = saved + eps
         up = loss()
-        flat[k] = saved - eps
+        array[index] = saved - eps
         down = loss()
-        flat[k] = saved
-        grad.reshape(-1)[k] = (up - down) / (2 * eps)
+        array[index] = saved
+        grad[index] = (up - down) / (2 * eps)
     return grad
 
 

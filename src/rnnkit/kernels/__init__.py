@@ -1,0 +1,62 @@
+"""Choosing between the reference cells (rnnkit.cells) and the compiled fast path.
+
+Both follow the same contract (see rnnkit.cells). The backend is "auto" (compiled where a
+kernel exists for the family), "fast" (compiled, error if unavailable) or "reference".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from types import ModuleType
+
+from rnnkit import cells
+
+BACKENDS = ("auto", "fast", "reference")
+_backend = "auto"
+
+
+def get_backend() -> str:
+    return _backend
+
+
+def set_backend(name: str) -> None:
+    """Select the cell implementation used by every recurrent layer from now on."""
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    _backend = name
+
+
+@contextlib.contextmanager
+def backend(name: str):
+    """Use backend `name` inside a with-block, e.g. ``with rnnkit.backend("reference"): ...``."""
+    previous = get_backend()
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+def _compiled(family: str) -> ModuleType | None:
+    # Imported on first use so that `import rnnkit` never pays for Numba.
+    try:
+        return importlib.import_module(f"rnnkit.kernels.{family}")
+    except ModuleNotFoundError as err:
+        if err.name in (f"rnnkit.kernels.{family}", "numba"):
+            return None
+        raise
+
+
+def select(family: str) -> ModuleType:
+    """The module whose forward/backward run the given cell family under the current backend."""
+    reference = cells.FAMILIES[family]
+    if _backend == "reference":
+        return reference
+    compiled = _compiled(family)
+    if compiled is None:
+        if _backend == "fast":
+            raise RuntimeError(f"no compiled kernel is available for the {family!r} cell")
+        return reference
+    return compiled

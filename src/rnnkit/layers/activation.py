@@ -1,0 +1,58 @@
+"""Element-wise activations as a layer, and the functions Dense uses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.cells._common import ACTIVATIONS as CELL_ACTIVATIONS
+from rnnkit.layers.base import Gradients, Layer
+
+
+def _softmax(a: np.ndarray) -> np.ndarray:
+    e = np.exp(a - a.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+NAMES = ("linear", "softmax", *sorted(CELL_ACTIVATIONS))
+
+
+def check_name(name: str | None) -> str:
+    name = "linear" if name is None else name
+    if name not in NAMES:
+        raise ValueError(f"activation must be one of {NAMES}, got {name!r}")
+    return name
+
+
+def apply(name: str, a: np.ndarray) -> np.ndarray:
+    if name == "linear":
+        return a
+    if name == "softmax":
+        return _softmax(a)
+    return CELL_ACTIVATIONS[name][0](a)
+
+
+def grad(name: str, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """∂L/∂a given the activation's output y = f(a) and ∂L/∂y."""
+    if name == "linear":
+        return dy
+    if name == "softmax":  # Jacobian-vector product: y ⊙ (dy − Σ dy ⊙ y)
+        return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    return dy * CELL_ACTIVATIONS[name][1](y)
+
+
+class Activation(Layer):
+    kind = "Activation"
+
+    def __init__(self, activation: str, **base):
+        super().__init__(**base)
+        self.activation = check_name(activation)
+
+    def forward(self, x, *, lengths=None, training=False, rng=None):
+        y = apply(self.activation, np.asarray(x, dtype=self.dtype))
+        return y, y
+
+    def backward(self, dy, cache) -> Gradients:
+        return Gradients(grad(self.activation, cache, dy), {})
+
+    def get_config(self):
+        return {"activation": self.activation, **super().get_config()}

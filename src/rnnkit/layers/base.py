@@ -1,0 +1,139 @@
+"""The layer contract: parameters plus a pure forward/backward pair.
+
+    forward(x, *, lengths=None, training=False, rng=None, ...) -> (y, cache)
+    backward(dy, cache) -> Gradients(dx, params, initial_state)
+
+A layer holds its parameters (a dict of arrays, updated in place by optimizers) and nothing
+about a particular call: everything backward needs travels in `cache`, so calls can be
+interleaved and backward never depends on call order. Input shapes exclude the batch axis:
+(T, F) for sequences (T may be None: any length), (F,) for vectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+SeedLike = int | np.random.Generator | None
+
+
+class Gradients(NamedTuple):
+    dx: Any  # gradient for the input (None for integer inputs)
+    params: dict[str, np.ndarray]  # one entry per parameter, same keys as Layer.params
+    initial_state: Any = None  # recurrent layers given an initial state: its gradient
+
+
+def as_generator(seed: SeedLike) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class Layer:
+    """Base class; subclasses define build/forward/backward/output_shape/get_config."""
+
+    #: short Keras-like type name shown by summaries and stored in model files
+    kind = "Layer"
+
+    def __init__(self, *, name: str | None = None, seed: SeedLike = None, dtype=np.float32):
+        self.name = name
+        self.seed = seed
+        self.dtype = np.dtype(dtype)
+        self.params: dict[str, np.ndarray] = {}
+        self.input_shape: tuple | None = None
+
+    # -- building -------------------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        return self.input_shape is not None
+
+    def build(self, input_shape: tuple, rng: SeedLike = None) -> None:
+        """Create the parameters for inputs of `input_shape` (batch axis excluded)."""
+        self.input_shape = tuple(input_shape)
+        self.params = self.make_params(self.input_shape, as_generator(self.seed if rng is None else rng))
+
+    def make_params(self, input_shape: tuple, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return {}
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def output_lengths(self, x, lengths):
+        """The lengths that describe this layer's output (None once time is reduced away)."""
+        return lengths
+
+    # -- math -----------------------------------------------------------------------------
+    def forward(self, x, *, lengths=None, training: bool = False, rng=None):
+        raise NotImplementedError
+
+    def backward(self, dy, cache) -> Gradients:
+        raise NotImplementedError
+
+    def __call__(self, x, **kwargs):
+        """Forward only, building from the input's shape on first use (Keras style)."""
+        if not self.built:
+            self.build(np.shape(x)[1:])
+        y, _ = self.forward(x, **kwargs)
+        return y
+
+    # -- description ----------------------------------------------------------------------
+    def count_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def param_formula(self) -> str:
+        """How count_params() follows from the sizes, e.g. 'F·U + U'; '' if no parameters."""
+        return ""
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype.name}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
+        return f"{type(self).__name__}({args})"
+
+
+def check_array(x, name: str, ndim: int, last: int | None = None, *, dtype=None) -> np.ndarray:
+    """x as an array with `ndim` dimensions (and last axis `last`), else a ValueError naming it."""
+    x = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+    letters = {2: "(B, F)", 3: "(B, T, F)"}.get(ndim, f"{ndim} dimensions")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions {letters}, got shape {x.shape}")
+    if last is not None and x.shape[-1] != last:
+        raise ValueError(f"{name} must have {last} features on its last axis, got shape {x.shape}")
+    return x
+
+
+def check_lengths(lengths, B: int, T: int) -> np.ndarray | None:
+    """Validate `lengths` (B,) ints in 1..T; None stays None (every sequence is T long)."""
+    if lengths is None:
+        return None
+    arr = np.asarray(lengths)
+    if arr.shape != (B,):
+        raise ValueError(f"lengths must have shape (B,) = ({B},), got {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise ValueError(f"lengths must be integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 1 or arr.max() > T):
+        raise ValueError(f"lengths must lie in 1..T = 1..{T}, got min {arr.min()} and max {arr.max()}")
+    return arr
+
+
+def reverse_within_lengths(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
+    """Reverse each sequence of x (B, T, ...) within its own length; padding stays in place."""
+    if lengths is None:
+        return x[:, ::-1]
+    B, T = x.shape[:2]
+    t = np.arange(T)[None, :]
+    L = lengths[:, None]
+    index = np.where(t < L, L - 1 - t, t)  # (B, T); its own inverse
+    return np.take_along_axis(x, index.reshape(B, T, *([1] * (x.ndim - 2))), axis=1)
+
+
+def prefixed(children: dict[str, Layer]) -> dict[str, np.ndarray]:
+    """One flat parameter dict over child layers: 'child.param' -> the child's own array."""
+    return {f"{name}.{k}": v for name, layer in children.items() for k, v in layer.params.items()}
+
+
+def split_prefixed(grads: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    head = name + "."
+    return {k[len(head) :]: v for k, v in grads.items() if k.startswith(head)}

@@ -1,0 +1,123 @@
+"""Bidirectional wrapper: two independent recurrent layers, one reading each sequence forwards
+and one reading it backwards from its own last real step (seed 002–004); no connection between
+them. Their outputs are merged per step (or at the end) by concat, sum, mul, ave, or returned
+as a pair (merge_mode=None)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed, reverse_within_lengths
+from rnnkit.layers.recurrent import Recurrent
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    kind = "Bidirectional"
+
+    def __init__(self, layer: Recurrent, merge_mode: str | None = "concat", **base):
+        if not isinstance(layer, Recurrent):
+            raise TypeError(f"layer must be a recurrent layer (SimpleRNN, LSTM, GRU), got {type(layer).__name__}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+        base.setdefault("dtype", layer.dtype)
+        super().__init__(**base)
+        self.merge_mode = merge_mode
+        config = layer.get_config()
+        self.forward_layer = layer
+        config["go_backwards"] = not config["go_backwards"]
+        self.backward_layer = Recurrent.from_config(config)
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self.units = layer.units
+
+    @property
+    def display_name(self) -> str:
+        return f"Bidirectional({self.forward_layer.display_name})"
+
+    def build(self, input_shape, rng=None):
+        rng = as_generator(self.seed if rng is None else rng)
+        self.input_shape = tuple(input_shape)
+        self.forward_layer.build(input_shape, rng)
+        self.backward_layer.build(input_shape, rng)
+        self.params = prefixed({"forward": self.forward_layer, "backward": self.backward_layer})
+
+    def output_shape(self, input_shape):
+        inner = self.forward_layer.output_shape(input_shape)
+        if self.merge_mode == "concat":
+            return (*inner[:-1], 2 * inner[-1])
+        return inner
+
+    def output_lengths(self, x, lengths):
+        return self.forward_layer.output_lengths(x, lengths)
+
+    def forward(self, x, *, lengths=None, initial_state=None, training=False, rng=None):
+        state_f, state_b = (None, None) if initial_state is None else initial_state
+        out_f, cache_f = self.forward_layer.forward(x, lengths=lengths, initial_state=state_f)
+        out_b, cache_b = self.backward_layer.forward(x, lengths=lengths, initial_state=state_b)
+        (y_f, *st_f), (y_b, *st_b) = (out_f, out_b) if self.return_state else ((out_f,), (out_b,))
+        lengths = cache_f[3]  # validated by the inner layer
+        if self.return_sequences:  # put the backward reader's outputs back in time order
+            y_b = reverse_within_lengths(y_b, lengths)
+        y = self._merge(y_f, y_b)
+        out = (y, *st_f, *st_b) if self.return_state else y
+        return out, (cache_f, cache_b, y_f, y_b, lengths)
+
+    def _merge(self, y_f, y_b):
+        if self.merge_mode == "concat":
+            return np.concatenate([y_f, y_b], axis=-1)
+        if self.merge_mode == "sum":
+            return y_f + y_b
+        if self.merge_mode == "mul":
+            return y_f * y_b
+        if self.merge_mode == "ave":
+            return (y_f + y_b) / 2
+        return [y_f, y_b]
+
+    def _unmerge(self, dy, y_f, y_b):
+        if dy is None:
+            return None, None
+        if self.merge_mode == "concat":
+            H = y_f.shape[-1]
+            return dy[..., :H], dy[..., H:]
+        if self.merge_mode == "sum":
+            return dy, dy
+        if self.merge_mode == "mul":
+            return dy * y_b, dy * y_f
+        if self.merge_mode == "ave":
+            return dy / 2, dy / 2
+        return dy[0], dy[1]
+
+    def backward(self, dy, cache) -> Gradients:
+        cache_f, cache_b, y_f, y_b, lengths = cache
+        n = self.forward_layer.cell.state_size
+        if self.return_state:
+            dy, *d_states = dy
+            d_states = [*d_states, *[None] * (2 * n - len(d_states))]
+        dy_f, dy_b = self._unmerge(dy, y_f, y_b)
+        if self.return_sequences and dy_b is not None:
+            dy_b = reverse_within_lengths(dy_b, lengths)
+        if self.return_state:
+            dy_f, dy_b = (dy_f, *d_states[:n]), (dy_b, *d_states[n:])
+        g_f = self.forward_layer.backward(dy_f, cache_f)
+        g_b = self.backward_layer.backward(dy_b, cache_b)
+        grads = {**{f"forward.{k}": v for k, v in g_f.params.items()},
+                 **{f"backward.{k}": v for k, v in g_b.params.items()}}
+        d_state0 = None
+        if g_f.initial_state is not None or g_b.initial_state is not None:
+            d_state0 = (g_f.initial_state, g_b.initial_state)
+        return Gradients(g_f.dx + g_b.dx, grads, d_state0)
+
+    def count_params(self) -> int:
+        return self.forward_layer.count_params() + self.backward_layer.count_params()
+
+    def param_formula(self) -> str:
+        return "2 × " + self.forward_layer.param_formula()
+
+    def get_config(self):
+        return {
+            "layer": {"type": "Recurrent", "config": self.forward_layer.get_config()},
+            "merge_mode": self.merge_mode,
+            **super().get_config(),
+        }

@@ -1,0 +1,49 @@
+"""Fully connected layer: y = f(x W + b), applied to every step when x is (B, T, F)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.layers import activation as act
+from rnnkit.layers.base import Gradients, Layer, check_array
+from rnnkit.layers.initializers import glorot_uniform
+
+
+class Dense(Layer):
+    kind = "Dense"
+
+    def __init__(self, units: int, activation: str | None = None, **base):
+        super().__init__(**base)
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = act.check_name(activation)
+
+    def make_params(self, input_shape, rng):
+        F = input_shape[-1]
+        return {"W": glorot_uniform(rng, (F, self.units), self.dtype), "b": np.zeros(self.units, self.dtype)}
+
+    def output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def forward(self, x, *, lengths=None, training=False, rng=None):
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"x must have shape (B, F) or (B, T, F), got {x.shape}")
+        x = check_array(x, "x", x.ndim, self.params["W"].shape[0])
+        y = act.apply(self.activation, x @ self.params["W"] + self.params["b"])
+        return y, (x, y)
+
+    def backward(self, dy, cache) -> Gradients:
+        x, y = cache
+        da = act.grad(self.activation, y, dy)
+        F = x.shape[-1]
+        da2 = da.reshape(-1, self.units)
+        grads = {"W": x.reshape(-1, F).T @ da2, "b": da2.sum(axis=0)}
+        return Gradients(da @ self.params["W"].T, grads)
+
+    def param_formula(self) -> str:
+        return "F·U + U"
+
+    def get_config(self):
+        return {"units": self.units, "activation": self.activation, **super().get_config()}

@@ -1,0 +1,70 @@
+"""Embedding: integer ids (B, T) -> vectors (B, T, D). With mask_zero, id 0 is padding and the
+layer reports each sequence's length (the count of ids before its padding) to later layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.layers.base import Gradients, Layer
+
+
+class Embedding(Layer):
+    kind = "Embedding"
+
+    def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False, **base):
+        super().__init__(**base)
+        for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{arg} must be a positive integer, got {v!r}")
+        self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), mask_zero
+
+    def make_params(self, input_shape, rng):
+        E = rng.uniform(-0.05, 0.05, size=(self.input_dim, self.output_dim))  # Keras' default
+        return {"E": E.astype(self.dtype)}
+
+    def output_shape(self, input_shape):
+        return (*input_shape, self.output_dim)
+
+    def _ids(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 2:
+            raise ValueError(f"x must be integer ids of shape (B, T), got shape {x.shape}")
+        if x.size and not np.issubdtype(x.dtype, np.integer):
+            if not np.all(np.mod(x, 1) == 0):
+                raise ValueError(f"x must hold integer ids, got dtype {x.dtype}")
+            x = x.astype(np.int64)
+        if x.size and (x.min() < 0 or x.max() >= self.input_dim):
+            raise ValueError(f"x ids must lie in 0..{self.input_dim - 1}, got {x.min()}..{x.max()}")
+        return x
+
+    def output_lengths(self, x, lengths):
+        if not self.mask_zero:
+            return lengths
+        ids = self._ids(x)
+        real = ids != 0
+        counted = real.sum(axis=1)
+        if np.any(real[np.arange(ids.shape[1])[None, :] >= counted[:, None]]):
+            raise ValueError("x: with mask_zero, id 0 may only appear as padding at the end of a sequence")
+        if np.any(counted == 0):
+            raise ValueError("x: with mask_zero, every sequence needs at least one non-zero id")
+        return counted if lengths is None else np.minimum(counted, lengths)
+
+    def forward(self, x, *, lengths=None, training=False, rng=None):
+        ids = self._ids(x)
+        return self.params["E"][ids], ids
+
+    def backward(self, dy, cache) -> Gradients:
+        dE = np.zeros_like(self.params["E"])
+        np.add.at(dE, cache.reshape(-1), dy.reshape(-1, self.output_dim))
+        return Gradients(None, {"E": dE})
+
+    def param_formula(self) -> str:
+        return "V·D"
+
+    def get_config(self):
+        return {
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "mask_zero": self.mask_zero,
+            **super().get_config(),
+        }

@@ -1,0 +1,164 @@
+"""The one generic recurrent layer: runs any cell over batch-first input (B, T, F).
+
+Options, as in Keras: return_sequences (every step's h, else the last real step's), return_state
+(also return the final state tuple), go_backwards (read each sequence from its own last real
+step to its first; the output sequence is then in reading order, as in Keras), an
+initial_state, and `lengths` (B,) for variable-length batches padded at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import kernels
+from rnnkit.layers.base import Gradients, Layer, check_array, check_lengths, reverse_within_lengths
+from rnnkit.layers.cell_spec import CellSpec
+
+
+class Recurrent(Layer):
+    kind = "Recurrent"
+
+    def __init__(
+        self,
+        cell: CellSpec,
+        units: int,
+        *,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        init: str = "keras",
+        **base,
+    ):
+        super().__init__(**base)
+        if not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.cell = cell
+        self.units = int(units)
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.init = init
+        cell.init_params(1, 1, init, np.random.default_rng(0), np.float64)  # validates `init` now
+
+    @property
+    def display_name(self) -> str:
+        return self.cell.display_name
+
+    def make_params(self, input_shape, rng):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{self.display_name} expects inputs of shape (B, T, F); got input_shape {input_shape} "
+                "without the batch axis"
+            )
+        return self.cell.init_params(input_shape[-1], self.units, self.init, rng, self.dtype)
+
+    def output_shape(self, input_shape):
+        T = input_shape[0]
+        out = (T, self.units) if self.return_sequences else (self.units,)
+        return out
+
+    def output_lengths(self, x, lengths):
+        return lengths if self.return_sequences else None
+
+    def check_initial_state(self, initial_state, B: int):
+        H, n = self.units, self.cell.state_size
+        if initial_state is None:
+            return tuple(np.zeros((B, H), dtype=self.dtype) for _ in range(n)), None
+        states = (initial_state,) if isinstance(initial_state, np.ndarray) else tuple(initial_state)
+        if len(states) != n:
+            raise ValueError(
+                f"initial_state must hold {n} array(s) of shape (B, H) = ({B}, {H}) for "
+                f"{self.display_name}, got {len(states)}"
+            )
+        checked = []
+        for s in states:
+            s = np.asarray(s, dtype=self.dtype)
+            if s.shape != (B, H):
+                raise ValueError(f"initial_state arrays must have shape (B, H) = ({B}, {H}), got {s.shape}")
+            checked.append(s)
+        # remember the form it came in, so its gradient can be handed back in the same form
+        return tuple(checked), ("array" if isinstance(initial_state, np.ndarray) else "tuple")
+
+    def forward(self, x, *, lengths=None, initial_state=None, training=False, rng=None):
+        p = self.params
+        x = check_array(x, "x", 3, p["W_x"].shape[0], dtype=self.dtype)
+        B, T, _ = x.shape
+        lengths = check_lengths(lengths, B, T)
+        state0, given_as = self.check_initial_state(initial_state, B)
+        if self.go_backwards:
+            x = reverse_within_lengths(x, lengths)
+        b_x, b_h = (p["b"], None) if "b" in p else (p["b_x"], p["b_h"])
+        x_proj = x @ p["W_x"] + b_x  # (B, T, G): every step's input projection in one GEMM
+        impl = kernels.select(self.cell.family)
+        hs, state_T, cell_cache = impl.forward(x_proj, state0, p["W_h"], b_h, lengths, **self.cell.variant)
+        y = hs if self.return_sequences else state_T[0]
+        out = (y, *state_T) if self.return_state else y
+        return out, (impl, cell_cache, x, lengths, given_as)
+
+    def backward(self, dy, cache) -> Gradients:
+        impl, cell_cache, x, lengths, given_as = cache
+        if self.return_state:
+            dy, *d_states = dy
+        else:
+            d_states = [None] * self.cell.state_size
+        d_states = list(d_states)
+        if self.return_sequences:
+            d_hs = None if dy is None else np.asarray(dy, dtype=self.dtype)
+        else:
+            d_hs = None
+            if dy is not None:
+                d_states[0] = dy if d_states[0] is None else d_states[0] + dy
+        g = impl.backward(d_hs, tuple(d_states), cell_cache)
+        B, T, F = x.shape
+        G = g.x_proj.shape[-1]
+        d_x_proj = g.x_proj.reshape(B * T, G)
+        grads = {
+            "W_x": x.reshape(B * T, F).T @ d_x_proj,
+            "W_h": g.W_h,
+        }
+        db_x = d_x_proj.sum(axis=0)
+        if "b" in self.params:
+            grads["b"] = db_x
+        else:
+            grads["b_x"] = db_x
+            grads["b_h"] = g.b_h if g.b_h is not None else np.zeros_like(self.params["b_h"])
+        dx = g.x_proj @ self.params["W_x"].T
+        if self.go_backwards:
+            dx = reverse_within_lengths(dx, lengths)
+        d_state0 = {None: None, "array": g.state0[0], "tuple": g.state0}[given_as]
+        return Gradients(dx, grads, d_state0)
+
+    def param_formula(self) -> str:
+        return self.cell.formula()
+
+    def get_config(self) -> dict:
+        return {
+            "cell": self.cell.get_config(),
+            "units": self.units,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "init": self.init,
+            **super().get_config(),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Recurrent":
+        config = dict(config)
+        cell = CellSpec(**config.pop("cell"))
+        return cls(cell, **config)
+
+
+def SimpleRNN(units: int, activation: str = "tanh", *, bias: str = "one", **options) -> Recurrent:
+    """h_t = φ(x_t W_x + h_{t-1} W_h + b); Keras' SimpleRNN (bias='two' for PyTorch's nn.RNN)."""
+    return Recurrent(CellSpec("rnn", bias=bias, activation=activation), units, **options)
+
+
+def LSTM(units: int, *, bias: str = "one", unit_forget_bias: bool | None = None, **options) -> Recurrent:
+    """LSTM, gates i, f, g, o; bias='one' as in Keras, 'two' as in seed 001 and PyTorch."""
+    return Recurrent(CellSpec("lstm", bias=bias, unit_forget_bias=unit_forget_bias), units, **options)
+
+
+def GRU(units: int, *, reset_after: bool = True, bias: str | None = None, **options) -> Recurrent:
+    """GRU, gates r, z, n; reset_after=True as in PyTorch/Keras, False as in Cho 2014 / seed 001."""
+    return Recurrent(CellSpec("gru", bias=bias, reset_after=reset_after), units, **options)

@@ -1,0 +1,125 @@
+"""A deep RNN (seed 002): recurrent layers stacked so that each layer's output sequence is the
+next layer's input, with dropout between layers only — at the same time step, never on the
+recurrent path (seed 003). Equivalent to torch.nn.RNN/LSTM/GRU with num_layers and dropout."""
+
+from __future__ import annotations
+
+from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed
+from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.cell_spec import CellSpec
+from rnnkit.layers.dropout import Dropout
+from rnnkit.layers.recurrent import Recurrent
+
+
+class Stack(Layer):
+    kind = "Stack"
+
+    def __init__(self, layers: list[Layer], *, dropout: float = 0.0, **base):
+        if not layers:
+            raise ValueError("layers must hold at least one recurrent layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, (Recurrent, Bidirectional)):
+                raise TypeError(f"layers[{i}] must be a recurrent or Bidirectional layer, got {type(layer).__name__}")
+            if i < len(layers) - 1 and not layer.return_sequences:
+                raise ValueError(f"layers[{i}] must have return_sequences=True to feed the next layer")
+            if layer.return_state != layers[-1].return_state:
+                raise ValueError("every layer of a Stack must share the same return_state")
+        base.setdefault("dtype", layers[0].dtype)
+        super().__init__(**base)
+        self.layers = list(layers)
+        self.dropout = Dropout(dropout, dtype=self.dtype)
+        self.return_sequences = layers[-1].return_sequences
+        self.return_state = layers[-1].return_state
+
+    def _children(self):
+        return {str(i): layer for i, layer in enumerate(self.layers)}
+
+    def build(self, input_shape, rng=None):
+        rng = as_generator(self.seed if rng is None else rng)
+        self.input_shape = tuple(input_shape)
+        shape = self.input_shape
+        for layer in self.layers:
+            layer.build(shape, rng)
+            shape = layer.output_shape(shape)
+        self.params = prefixed(self._children())
+
+    def output_shape(self, input_shape):
+        for layer in self.layers:
+            input_shape = layer.output_shape(input_shape)
+        return input_shape
+
+    def output_lengths(self, x, lengths):
+        return self.layers[-1].output_lengths(x, lengths)
+
+    def _state_count(self, layer) -> int:
+        n = layer.forward_layer.cell.state_size if isinstance(layer, Bidirectional) else layer.cell.state_size
+        return 2 * n if isinstance(layer, Bidirectional) else n
+
+    def forward(self, x, *, lengths=None, initial_state=None, training=False, rng=None):
+        """initial_state: one entry per layer, each what that layer accepts (or None)."""
+        if initial_state is not None and len(initial_state) != len(self.layers):
+            raise ValueError(f"initial_state must hold one entry per layer ({len(self.layers)}), got {len(initial_state)}")
+        states = initial_state or [None] * len(self.layers)
+        rng = as_generator(rng) if training and self.dropout.rate else None
+        caches, finals = [], []
+        for i, layer in enumerate(self.layers):
+            drop_cache = None
+            if i > 0:
+                x, drop_cache = self.dropout.forward(x, training=training, rng=rng)
+            out, cache = layer.forward(x, lengths=lengths, initial_state=states[i])
+            if self.return_state:
+                x, *final = out
+                finals.extend(final)
+            else:
+                x = out
+            caches.append((drop_cache, cache))
+        return ((x, *finals) if self.return_state else x), caches
+
+    def backward(self, dy, cache) -> Gradients:
+        if self.return_state:
+            dy, *d_finals = dy
+        grads, d_states = {}, [None] * len(self.layers)
+        end = sum(self._state_count(layer) for layer in self.layers)
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            drop_cache, layer_cache = cache[i]
+            if self.return_state:
+                start = end - self._state_count(layer)
+                dy = (dy, *[d_finals[k] if k < len(d_finals) else None for k in range(start, end)])
+                end = start
+            g = layer.backward(dy, layer_cache)
+            grads.update({f"{i}.{k}": v for k, v in g.params.items()})
+            d_states[i] = g.initial_state
+            dy = g.dx if i == 0 else self.dropout.backward(g.dx, drop_cache).dx
+        initial = d_states if any(s is not None for s in d_states) else None
+        return Gradients(dy, grads, initial)
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    def param_formula(self) -> str:
+        return " + ".join(f"[{layer.param_formula()}]" for layer in self.layers)
+
+    def get_config(self):
+        from rnnkit.layers.registry import serialize
+
+        return {"layers": [serialize(layer) for layer in self.layers], "dropout": self.dropout.rate,
+                **super().get_config()}
+
+
+def stacked(cell: CellSpec | str, units: int, num_layers: int = 1, *, bidirectional: bool = False,
+            dropout: float = 0.0, return_sequences: bool = True, return_state: bool = False,
+            init: str = "keras", dtype=None, seed=None, **cell_options) -> Stack:
+    """The PyTorch-style recurrent block: `num_layers` layers of `cell`, optionally bidirectional
+    (concat), dropout between layers. `cell` is a CellSpec or 'rnn' | 'lstm' | 'gru'."""
+    if not isinstance(num_layers, int) or num_layers < 1:
+        raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
+    spec = cell if isinstance(cell, CellSpec) else CellSpec(cell, **cell_options)
+    extra = {} if dtype is None else {"dtype": dtype}
+    layers = []
+    for i in range(num_layers):
+        last = i == num_layers - 1
+        layer = Recurrent(spec, units, return_sequences=return_sequences or not last,
+                          return_state=return_state, init=init, **extra)
+        layers.append(Bidirectional(layer) if bidirectional else layer)
+    return Stack(layers, dropout=dropout, seed=seed, **extra)

@@ -1,0 +1,62 @@
+"""Adam and AdamW, as ``torch.optim.Adam`` / ``torch.optim.AdamW`` (ε added after the bias
+correction of the root, per-parameter step count t).
+
+    Adam:   g ← g + λ p                       (L2 weight_decay λ)
+    AdamW:  p ← p (1 − lr λ)                  (decoupled weight_decay λ)
+    m ← β₁ m + (1 − β₁) g,     v ← β₂ v + (1 − β₂) g²
+    amsgrad: v̂ ← max(v̂, v), and v̂ replaces v below
+    p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnkit.optim.base import Optimizer, check_float
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    name = "adam"
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False):
+        super().__init__(lr, weight_decay)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+        self.betas = (check_float("betas[0]", b1, 0.0, 1.0, hi_open=True),
+                      check_float("betas[1]", b2, 0.0, 1.0, hi_open=True))
+        self.eps = check_float("eps", eps, 0.0)
+        if not isinstance(amsgrad, bool):
+            raise ValueError(f"amsgrad must be a bool, got {amsgrad!r}")
+        self.amsgrad = amsgrad
+
+    def slots(self):
+        return ("exp_avg", "exp_avg_sq") + ("max_exp_avg_sq",) * self.amsgrad
+
+    def _update(self, p, g, s, lr):
+        b1, b2 = self.betas
+        t = int(s["step"])
+        m, v = s["exp_avg"], s["exp_avg_sq"]
+        m += (1 - b1) * (g - m)
+        v *= b2
+        v += (1 - b2) * (g * g)
+        if self.amsgrad:
+            np.maximum(s["max_exp_avg_sq"], v, out=s["max_exp_avg_sq"])
+            v = s["max_exp_avg_sq"]
+        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
+        p -= (lr / (1 - b1**t)) * (m / denom)
+
+
+class AdamW(Adam):
+    name = "adamw"
+    decoupled_weight_decay = True
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad)
