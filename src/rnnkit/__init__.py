@@ -4,5 +4,6 @@ __version__ = "0.1.0"
 
 from rnnkit import layers
 from rnnkit.kernels import backend, get_backend, set_backend
+from rnnkit.models import Model, Sequential, load
 
-__all__ = ["__version__", "backend", "get_backend", "layers", "set_backend"]
+__all__ = ["Model", "Sequential", "__version__", "backend", "get_backend", "layers", "load", "set_backend"]

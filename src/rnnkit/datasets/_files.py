@@ -17,7 +17,8 @@ def data_file(*parts: str) -> Traversable:
     """The shipped file ``rnnkit/data/<parts...>``; FileNotFoundError names it if it is missing."""
     path = resources.files("rnnkit").joinpath("data", *parts)
     if not path.is_file():
-        raise FileNotFoundError(f"rnnkit data file not found: data/{'/'.join(parts)} (is the package installed with its data?)")
+        where = "/".join(parts)
+        raise FileNotFoundError(f"rnnkit data file not found: data/{where} (is the package installed with its data?)")
     return path
 
 

@@ -9,7 +9,8 @@ Built from the raw UCI file PRSA_data_2010.1.1-2014.12.31.csv (shipped as data/p
    the run and the value after it; before the first row the value is taken as 0 (the data opens
    with 24 NA hours, filled 129/25, 2*129/25, ...). A run at the very end would be held at the
    last value (does not happen in this file).
-3. Wind direction coded on a clock face: NW 9, NE 3, SE 6, SW 12, cv (calm/variable) 0.
+3. Wind direction coded on a clock face: NW 9, NE 3, SE 6, SW 12, cv (calm/variable) 0
+   (the file itself only holds NE, NW, SE and cv).
 4. Wind speed: the file's Iws is accumulated while the direction stays the same; it is turned
    back into an hourly value (current minus previous row when the direction did not change;
    kept as is when it changed).
@@ -144,7 +145,8 @@ class PM25Data:
 def _windows(features: np.ndarray, targets: np.ndarray, num_steps: int, horizon: int):
     count = features.shape[0] - num_steps - horizon + 1
     if count < 1:
-        raise ValueError(f"a split of {features.shape[0]} rows is too short for num_steps={num_steps}, horizon={horizon}")
+        rows = features.shape[0]
+        raise ValueError(f"a split of {rows} rows is too short for num_steps={num_steps}, horizon={horizon}")
     view = np.lib.stride_tricks.sliding_window_view(features, num_steps, axis=0)  # (R-T+1, F, T)
     x = np.ascontiguousarray(view[:count].transpose(0, 2, 1))  # (N, T, F)
     y = targets[num_steps - 1 + horizon : num_steps - 1 + horizon + count]

@@ -57,6 +57,10 @@ class Layer:
     def output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
+    def sublayers(self) -> list["Layer"]:
+        """The layers this one is made of (for wrappers and stacks)."""
+        return []
+
     def output_lengths(self, x, lengths):
         """The lengths that describe this layer's output (None once time is reduced away)."""
         return lengths

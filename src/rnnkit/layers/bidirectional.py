@@ -36,6 +36,9 @@ class Bidirectional(Layer):
     def display_name(self) -> str:
         return f"Bidirectional({self.forward_layer.display_name})"
 
+    def sublayers(self):
+        return [self.forward_layer, self.backward_layer]
+
     def build(self, input_shape, rng=None):
         rng = as_generator(self.seed if rng is None else rng)
         self.input_shape = tuple(input_shape)

@@ -34,6 +34,9 @@ class Stack(Layer):
     def _children(self):
         return {str(i): layer for i, layer in enumerate(self.layers)}
 
+    def sublayers(self):
+        return [*self.layers, self.dropout]
+
     def build(self, input_shape, rng=None):
         rng = as_generator(self.seed if rng is None else rng)
         self.input_shape = tuple(input_shape)

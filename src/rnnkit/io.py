@@ -1,0 +1,193 @@
+"""Model files: named NumPy arrays plus a JSON config in one standard safetensors file.
+
+Layout of the safetensors header's ``__metadata__`` (a str -> str map) written by `save_file`::
+
+    {"rnnkit": "<JSON object>"}
+
+    JSON object = {"format_version": 1,              # FORMAT_VERSION, bumped on breaking changes
+                   "rnnkit_version": "0.1.0",
+                   "metadata": {...},                 # the caller's dict: config, training info
+                   "sha256": "<hex>"}                 # see `_checksum`
+
+Everything else is plain safetensors, so ``safetensors.numpy.load_file`` reads the tensors too.
+Nothing is ever pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors
+import safetensors.numpy
+
+from rnnkit import __version__
+
+__all__ = ["FORMAT_VERSION", "ModelFileError", "check_tensors", "load_file", "save_file"]
+
+FORMAT_VERSION = 1
+_KEY = "rnnkit"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, unreadable, corrupted, foreign, too new, or does not fit the model."""
+
+
+def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> None:
+    """Write `tensors` and the JSON-serialisable `metadata` to `path`, atomically.
+
+    The file is first written to a temporary sibling, flushed and fsync'ed, then moved over
+    `path` with `os.replace`, so a crash at any point leaves either the old file or the new
+    one, never a mix. Missing parent directories are created. JSON turns tuples into lists and
+    non-string keys into strings; `load_file` returns what JSON gives back.
+
+    Raises TypeError if `metadata` is not JSON-serialisable, ValueError for a dtype safetensors
+    cannot store, and OSError (naming `path`) if the destination cannot be written.
+    """
+    path = Path(path)
+    arrays = {name: _canonical(np.asarray(array)) for name, array in tensors.items()}
+    try:
+        record = {
+            "format_version": FORMAT_VERSION,
+            "rnnkit_version": __version__,
+            "metadata": json.loads(json.dumps(dict(metadata))),
+        }
+    except TypeError as error:
+        raise TypeError(f"model metadata is not JSON-serialisable: {error}") from None
+    record["sha256"] = _checksum(record, arrays)
+    try:
+        data = safetensors.numpy.save(arrays, metadata={_KEY: json.dumps(record, sort_keys=True)})
+    except safetensors.SafetensorError as error:
+        raise ValueError(f"cannot save tensors to {path}: {error}") from None
+
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "xb") as file:  # "x": never clobber; plain open (not mkstemp) honours the umask
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):  # a failed clean-up must not mask the real error
+            tmp.unlink()
+        if isinstance(error, OSError):
+            message = f"cannot save model file {path}: {error.strerror or error}"
+            # OSError(errno, ...) picks the matching subclass, e.g. PermissionError.
+            raise (OSError(error.errno, message) if error.errno else OSError(message)) from error
+        raise
+    _fsync_directory(path.parent)
+
+
+def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file written by `save_file`: returns ``(tensors, metadata)``, arrays writable.
+
+    Raises ModelFileError with a one-line message if the file is missing, is not a (complete)
+    safetensors file, was not written by rnnkit, uses a newer file format, or fails its checksum.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read model file: {error.strerror or error}") from None
+
+    try:
+        raw = safetensors.numpy.load(data)  # validates header, offsets and length (truncation)
+        header_len = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + header_len])
+    except (safetensors.SafetensorError, ValueError, KeyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelFileError(f"{path}: not a valid safetensors file, or truncated or corrupted ({reason})") from None
+    arrays = {name: array.copy() for name, array in raw.items()}  # frombuffer views are read-only
+
+    stored = (header.get("__metadata__") or {}).get(_KEY)
+    if stored is None:
+        raise ModelFileError(f"{path}: safetensors file was not written by rnnkit (no {_KEY!r} metadata)")
+    try:
+        record = json.loads(stored)
+        version = record["format_version"]
+        expected = record.pop("sha256")
+        metadata = record["metadata"]
+    except (ValueError, TypeError, KeyError):
+        raise ModelFileError(f"{path}: model file is corrupted (unreadable rnnkit metadata)") from None
+    if not isinstance(version, int) or not isinstance(metadata, dict):
+        raise ModelFileError(f"{path}: model file is corrupted (unreadable rnnkit metadata)")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: file format {version} (written by rnnkit {record.get('rnnkit_version', '?')}) is newer "
+            f"than this rnnkit {__version__} supports (format {FORMAT_VERSION}); upgrade rnnkit"
+        )
+    if _checksum(record, arrays) != expected:
+        raise ModelFileError(f"{path}: model file is corrupted (checksum mismatch)")
+    return arrays, metadata
+
+
+def check_tensors(
+    expected: Mapping[str, tuple[tuple[int, ...], Any]],
+    tensors: Mapping[str, np.ndarray],
+    *,
+    what: str = "model",
+) -> None:
+    """Raise ModelFileError naming the first tensor that is missing, unexpected, or mis-shaped.
+
+    `expected` maps each name to ``(shape, dtype)``; names are checked in sorted order, missing
+    ones first, then extra ones, then shapes and dtypes. `what` names the thing being loaded.
+    """
+    for name in sorted(expected.keys() - tensors.keys()):
+        shape, dtype = expected[name]
+        raise ModelFileError(f"{what} file is missing tensor {name!r} (expected {_describe(shape, dtype)})")
+    for name in sorted(tensors.keys() - expected.keys()):
+        array = tensors[name]
+        raise ModelFileError(f"{what} file has unexpected tensor {name!r} ({_describe(array.shape, array.dtype)})")
+    for name in sorted(expected):
+        shape, dtype = expected[name]
+        array = tensors[name]
+        if tuple(array.shape) != tuple(shape) or array.dtype != np.dtype(dtype):
+            raise ModelFileError(
+                f"{what} tensor {name!r} is {_describe(array.shape, array.dtype)}, "
+                f"expected {_describe(shape, dtype)}"
+            )
+
+
+def _canonical(array: np.ndarray) -> np.ndarray:
+    """C-contiguous and little-endian: exactly the bytes safetensors stores (it reads raw memory)."""
+    # np.require, unlike np.ascontiguousarray, keeps 0-d arrays 0-d
+    return np.require(np.asarray(array, dtype=array.dtype.newbyteorder("<")), requirements="C")
+
+
+def _checksum(record: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
+    """sha256 over the record (sans checksum) and each tensor's name, dtype, shape and bytes.
+
+    safetensors checks only the header's structure, so a flipped bit in tensor data or in the
+    metadata would otherwise load silently.
+    """
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode())
+    for name in sorted(arrays):
+        array = _canonical(arrays[name])
+        digest.update(json.dumps([name, array.dtype.name, list(array.shape)]).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _describe(shape: tuple[int, ...], dtype: Any) -> str:
+    return f"{np.dtype(dtype).name} of shape {tuple(shape)}"
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Persist the rename itself; without it a power cut can bring the old directory entry back."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

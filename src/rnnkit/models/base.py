@@ -1,0 +1,141 @@
+"""The model base: the Keras verbs (compile, fit, evaluate, predict, save, summary) on top of
+the model protocol that subclasses implement (see rnnkit.training.loop):
+
+    params, build(input_shape), forward(x, lengths, training, rng) -> (y, y_lengths, cache),
+    backward(dy, cache) -> grads, output_lengths(x, lengths), get_config(), from_config().
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from rnnkit import losses, optim
+from rnnkit import metrics as metric_functions
+from rnnkit.training import Compiled, History, SequenceData
+from rnnkit.training import loop
+
+
+def _data(x, y=None, lengths=None) -> SequenceData:
+    return SequenceData.from_user(x, y, lengths)
+
+
+class Model:
+    kind = "Model"
+
+    def __init__(self, *, seed: int | None = None, name: str | None = None):
+        if seed is None:  # still recorded, so a saved run can be resumed exactly
+            seed = int(np.random.SeedSequence().entropy % (2**63))
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        self.name = name or self.kind.lower()
+        self.input_shape: tuple | None = None
+        self.compiled: Compiled | None = None
+        self.compile_config: dict | None = None
+        self.epochs_trained = 0
+        self.history = History()
+
+    # -- protocol (subclasses) ---------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        return self.input_shape is not None
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def build(self, input_shape) -> None:
+        raise NotImplementedError
+
+    def forward(self, x, lengths=None, training: bool = False, rng=None):
+        raise NotImplementedError
+
+    def backward(self, dy, cache) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def output_lengths(self, x, lengths):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    def count_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def _ensure_built(self, data: SequenceData) -> None:
+        if not self.built:
+            self.build((None, *data.x.shape[2:]))
+
+    # -- the verbs ---------------------------------------------------------------------------
+    def compile(self, optimizer="adam", loss="mse", metrics=(), *, clipnorm: float | None = None,
+                clipvalue: float | None = None, **optimizer_options) -> "Model":
+        """Fix the loss, optimizer (a name or instance; options such as lr pass through),
+        metrics and gradient clipping (by global norm and/or by value, seed 004)."""
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        opt = optim.get(optimizer, **optimizer_options)
+        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{arg} must be a positive number, got {value!r}")
+        self.compiled = Compiled(
+            loss=losses.get(loss), loss_name=loss if isinstance(loss, str) else type(loss).__name__,
+            optimizer=opt, metrics={m: metric_functions.get(m) for m in names},
+            clipnorm=clipnorm, clipvalue=clipvalue,
+        )
+        self.compile_config = {"loss": self.compiled.loss_name, "metrics": names, "clipnorm": clipnorm,
+                               "clipvalue": clipvalue, "optimizer": opt.config()}
+        return self
+
+    def _require_compiled(self, verb: str) -> Compiled:
+        if self.compiled is None:
+            raise RuntimeError(f"call compile(...) before {verb}()")
+        return self.compiled
+
+    def fit(self, x, y, *, lengths=None, batch_size: int = 32, epochs: int = 1, validation_data=None,
+            validation_split: float = 0.0, shuffle: bool = True, batching: str = "padded",
+            callbacks=(), verbose: int = 1) -> History:
+        """Train for `epochs` more epochs; returns the model's History (all epochs so far)."""
+        compiled = self._require_compiled("fit")
+        data = _data(x, y, lengths)
+        validation = None
+        if validation_data is not None:
+            validation = _data(*validation_data)
+        elif validation_split:
+            data, validation = data.split(validation_split)
+        self._ensure_built(data)
+        return loop.fit(self, data, compiled, epochs=epochs, batch_size=batch_size, batching=batching,
+                        validation=validation, shuffle=shuffle, callbacks=list(callbacks), verbose=verbose,
+                        seed=self.seed, start_epoch=self.epochs_trained, history=self.history)
+
+    def evaluate(self, x, y, *, lengths=None, batch_size: int = 256) -> dict[str, float]:
+        compiled = self._require_compiled("evaluate")
+        data = _data(x, y, lengths)
+        self._ensure_built(data)
+        return loop.evaluate(self, data, compiled, batch_size)
+
+    def predict(self, x, *, lengths=None, batch_size: int = 256) -> np.ndarray:
+        data = _data(x, None, lengths)
+        self._ensure_built(data)
+        return loop.predict(self, data, batch_size)
+
+    # -- files -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, *, include_optimizer: bool = True) -> None:
+        """One safetensors file: weights, architecture, training state; written atomically."""
+        from rnnkit.models.files import save_model
+
+        save_model(self, path, include_optimizer=include_optimizer)
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Load the weights of a file saved from a model of the same architecture."""
+        from rnnkit.models.files import load_weights
+
+        load_weights(self, path)
+
+    def summary(self, print_fn=print) -> str:
+        from rnnkit.models.summary import summary_text
+
+        text = summary_text(self)
+        if print_fn is not None:
+            print_fn(text)
+        return text

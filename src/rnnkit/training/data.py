@@ -1,0 +1,119 @@
+"""Turning user data into batches: padded arrays with lengths, and the two batching modes.
+
+Data arrive as a padded array x (N, T, F) or integer ids (N, T), with optional lengths (N,), or
+as a list of N sequences of different lengths (each (T_i, F) or (T_i,)), which is padded here.
+Targets y are (N, ...) for an output at the last step, or (N, T, ...) for an output per step.
+
+Batching modes for variable-length data:
+    "padded"  random batches, each cut to its longest sequence and run with `lengths`;
+    "bucket"  batches in which every sequence has the same length (seed 002, 2.1.5: one batch per
+              length), run without padding.
+Both give the same gradients as feeding the sequences one at a time (tests/layers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BATCHING_MODES = ("padded", "bucket")
+
+
+def pad_sequences(seqs, dtype=None) -> tuple[np.ndarray, np.ndarray]:
+    """A list of (T_i, ...) arrays -> zero-padded (N, max T_i, ...) array and lengths (N,)."""
+    seqs = [np.asarray(s) for s in seqs]
+    if not seqs:
+        raise ValueError("x is empty: no sequences to train on")
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    if lengths.min() < 1:
+        raise ValueError("x: every sequence needs at least one step")
+    tails = {s.shape[1:] for s in seqs}
+    if len(tails) != 1:
+        raise ValueError(f"x: sequences must share their feature shape, got {sorted(tails)}")
+    out = np.zeros((len(seqs), lengths.max(), *tails.pop()), dtype=dtype or seqs[0].dtype)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+    return out, lengths
+
+
+@dataclass
+class SequenceData:
+    """x, y and lengths of N examples, checked once so batches can be cut without re-checking."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    lengths: np.ndarray | None
+
+    @classmethod
+    def from_user(cls, x, y=None, lengths=None) -> "SequenceData":
+        if isinstance(x, (list, tuple)) and x and np.ndim(x[0]) >= 1 and lengths is None:
+            ragged = len({np.shape(s)[0] for s in x}) > 1
+            if ragged:
+                x, lengths = pad_sequences(x)
+        x = np.asarray(x)
+        if x.ndim < 2 or x.shape[0] == 0:
+            raise ValueError(f"x must hold at least one example of shape (T, F) or (T,), got shape {x.shape}")
+        N = x.shape[0]
+        if lengths is not None:
+            lengths = np.asarray(lengths)
+            if lengths.shape != (N,):
+                raise ValueError(f"lengths must have shape (N,) = ({N},), got {lengths.shape}")
+            if lengths.min() < 1 or lengths.max() > x.shape[1]:
+                raise ValueError(f"lengths must lie in 1..T = 1..{x.shape[1]}, got {lengths.min()}..{lengths.max()}")
+            lengths = lengths.astype(np.int64)
+        if y is not None:
+            if isinstance(y, (list, tuple)) and y and np.ndim(y[0]) >= 1 and len({len(s) for s in y}) > 1:
+                y, _ = pad_sequences(y)
+            y = np.asarray(y)
+            if y.shape[0] != N:
+                raise ValueError(f"y must have one target per example: x has {N}, y has {y.shape[0]}")
+        return cls(x, y, lengths)
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def take(self, index: np.ndarray, *, trim: bool = True) -> "SequenceData":
+        """The examples at `index`, cut to their longest sequence (lengths dropped when all equal)."""
+        x = self.x[index]
+        y = None if self.y is None else self.y[index]
+        lengths = None if self.lengths is None else self.lengths[index]
+        if lengths is not None and trim:
+            T = int(lengths.max())
+            x = x[:, :T]
+            if y is not None and y.ndim >= 2 and y.shape[1] == self.x.shape[1]:
+                y = y[:, :T]
+            if np.all(lengths == T):
+                lengths = None
+        return SequenceData(x, y, lengths)
+
+    def split(self, fraction: float) -> tuple["SequenceData", "SequenceData"]:
+        """(first 1 − fraction, last fraction), as Keras' validation_split takes the tail."""
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"validation_split must lie in (0, 1), got {fraction!r}")
+        n_val = int(round(len(self) * fraction))
+        if n_val < 1 or n_val >= len(self):
+            raise ValueError(f"validation_split={fraction} leaves no examples on one side of {len(self)}")
+        cut = len(self) - n_val
+        return self.take(np.arange(cut), trim=False), self.take(np.arange(cut, len(self)), trim=False)
+
+
+def batch_indices(data: SequenceData, batch_size: int, mode: str, rng: np.random.Generator | None):
+    """Index arrays of the batches of one epoch; shuffled when rng is given."""
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if mode not in BATCHING_MODES:
+        raise ValueError(f"batching must be one of {BATCHING_MODES}, got {mode!r}")
+    N = len(data)
+    if mode == "padded" or data.lengths is None:
+        order = rng.permutation(N) if rng is not None else np.arange(N)
+        return [order[i : i + batch_size] for i in range(0, N, batch_size)]
+    batches = []
+    for length in np.unique(data.lengths):
+        members = np.flatnonzero(data.lengths == length)
+        if rng is not None:
+            members = rng.permutation(members)
+        batches.extend(members[i : i + batch_size] for i in range(0, len(members), batch_size))
+    if rng is not None:
+        batches = [batches[k] for k in rng.permutation(len(batches))]
+    return batches

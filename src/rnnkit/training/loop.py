@@ -1,0 +1,138 @@
+"""fit / evaluate / predict over any model that follows the model protocol:
+
+    model.params                                   dict[str, ndarray], updated in place
+    model.forward(x, lengths, training, rng)    -> (y, y_lengths, cache)
+    model.backward(dy, cache)                   -> dict[str, ndarray] (same keys as params)
+
+y_lengths tells the loss which output steps are real (None: all, or an output at the last step
+only). Every random choice of epoch e comes from np.random.default_rng([seed, e]), so training
+10 epochs equals training 5, saving, loading and training 5 more, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnnkit.optim import clipping
+from rnnkit.training.callbacks import Callback, History
+from rnnkit.training.data import SequenceData, batch_indices
+from rnnkit.training.progress import EpochProgress
+
+
+class TrainingError(FloatingPointError):
+    """Training produced a non-finite loss or gradient."""
+
+
+@dataclass
+class Compiled:
+    """What `compile` fixed: the loss, metrics, optimizer and gradient clipping."""
+
+    loss: object
+    loss_name: str
+    optimizer: object
+    metrics: dict[str, object] = field(default_factory=dict)
+    clipnorm: float | None = None
+    clipvalue: float | None = None
+
+
+def predict(model, data: SequenceData, batch_size: int = 256) -> np.ndarray:
+    """Outputs for every example, in order; per-step outputs padded back to the data's T."""
+    outputs = []
+    for index in batch_indices(data, batch_size, "padded", rng=None):
+        batch = data.take(index)
+        y, _, _ = model.forward(batch.x, lengths=batch.lengths, training=False, rng=None)
+        outputs.append(y)
+    if outputs[0].ndim >= 3 and data.lengths is not None:  # re-pad trimmed per-step outputs
+        T = data.x.shape[1]
+        outputs = [np.pad(y, [(0, 0), (0, T - y.shape[1])] + [(0, 0)] * (y.ndim - 2)) for y in outputs]
+    return np.concatenate(outputs, axis=0)
+
+
+def output_lengths(model, data: SequenceData, prediction: np.ndarray):
+    """The lengths describing a per-step prediction of the whole data set (None if last step only)."""
+    if prediction.ndim < 3 or prediction.shape[1] != data.x.shape[1]:
+        return None
+    return model.output_lengths(data.x, data.lengths)
+
+
+def evaluate(model, data: SequenceData, compiled: Compiled, batch_size: int = 256) -> dict[str, float]:
+    pred = predict(model, data, batch_size)
+    lengths = output_lengths(model, data, pred)
+    loss, _ = compiled.loss(pred, data.y, lengths)
+    logs = {"loss": float(loss)}
+    for name, metric in compiled.metrics.items():
+        logs[name] = float(metric(pred, data.y, lengths))
+    return logs
+
+
+def _finite_or_raise(what: str, value, epoch: int, batch: int) -> None:
+    if not np.all(np.isfinite(value)):
+        raise TrainingError(
+            f"{what} is not finite at epoch {epoch + 1}, batch {batch + 1}; training stopped "
+            "(try a lower learning rate or gradient clipping; saved checkpoints are untouched)"
+        )
+
+
+def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, index: int):
+    y, y_lengths, cache = model.forward(batch.x, lengths=batch.lengths, training=True, rng=rng)
+    loss, d_y = compiled.loss(y, batch.y, y_lengths)
+    _finite_or_raise("the loss", loss, epoch, index)
+    grads = model.backward(d_y, cache)
+    if compiled.clipvalue is not None:
+        clipping.clip_by_value(grads, compiled.clipvalue)
+    if compiled.clipnorm is not None:
+        norm = clipping.clip_by_global_norm(grads, compiled.clipnorm)
+    else:
+        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    _finite_or_raise("the gradient norm", norm, epoch, index)
+    compiled.optimizer.step(model.params, grads)
+    metrics = {name: float(m(y, batch.y, y_lengths)) for name, m in compiled.metrics.items()}
+    return float(loss), metrics
+
+
+def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_size: int, batching: str,
+        validation: SequenceData | None, shuffle: bool, callbacks: list[Callback], verbose: int,
+        seed: int, start_epoch: int, history: History) -> History:
+    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if data.y is None:
+        raise ValueError("y is required to fit")
+    progress = EpochProgress(verbose, start_epoch + epochs)
+    everything = [history, *callbacks]
+    for cb in everything:
+        cb.on_train_begin(model)
+    try:
+        for epoch in range(start_epoch, start_epoch + epochs):
+            started = time.perf_counter()
+            rng = np.random.default_rng([seed, 1, epoch])
+            compiled.optimizer.set_epoch(epoch)
+            batches = batch_indices(data, batch_size, batching, rng if shuffle else None)
+            progress.start_epoch(epoch, len(batches))
+            sums, seen = {}, 0
+            for index, batch_index in enumerate(batches):
+                batch = data.take(batch_index)
+                loss, metrics = train_step(model, batch, compiled, rng, epoch, index)
+                n = len(batch_index)
+                seen += n
+                for k, v in {"loss": loss, **metrics}.items():
+                    sums[k] = sums.get(k, 0.0) + v * n
+                progress.update({k: v / seen for k, v in sums.items()})
+            logs = {k: v / seen for k, v in sums.items()}
+            if validation is not None:
+                logs.update({f"val_{k}": v for k, v in evaluate(model, validation, compiled, batch_size).items()})
+            model.epochs_trained = epoch + 1
+            progress.end_epoch(epoch, logs, time.perf_counter() - started)
+            stop = False
+            for cb in everything:
+                stop = cb.on_epoch_end(model, epoch, logs) or stop
+            if stop:
+                break
+    finally:
+        progress.close()
+    for cb in everything:
+        cb.on_train_end(model)
+    return history

@@ -1,0 +1,99 @@
+"""Model files: identical predictions after a round trip, resume bit for bit, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rnnkit
+from rnnkit import Sequential
+from rnnkit.io import ModelFileError
+from rnnkit.layers import GRU, LSTM, Bidirectional, Dense
+
+
+def classifier(seed=0):
+    model = Sequential([Bidirectional(LSTM(6)), Dense(3)], seed=seed)
+    model.compile("adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], lr=0.01, clipnorm=1.0)
+    return model
+
+
+def toy_data(n=48, seed=1):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, 7, size=n)
+    x = rng.normal(size=(n, 6, 2)).astype(np.float32)
+    y = (x[np.arange(n), lengths - 1, 0] > 0).astype(int) + (lengths > 4)
+    return x, y, lengths
+
+
+def test_save_load_gives_identical_predictions(tmp_path):
+    x, y, lengths = toy_data()
+    model = classifier()
+    model.fit(x, y, lengths=lengths, epochs=2, batch_size=16, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    again = rnnkit.load(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(model.predict(x, lengths=lengths), again.predict(x, lengths=lengths))
+    assert again.epochs_trained == 2 and again.history.history["loss"] == model.history.history["loss"]
+
+
+def test_ten_epochs_equal_five_saved_loaded_and_five_more(tmp_path):
+    x, y, lengths = toy_data()
+    straight = classifier(seed=7)
+    straight.fit(x, y, lengths=lengths, epochs=10, batch_size=8, verbose=0)
+
+    first = classifier(seed=7)
+    first.fit(x, y, lengths=lengths, epochs=5, batch_size=8, verbose=0)
+    first.save(tmp_path / "half.safetensors", include_optimizer=True)
+    resumed = rnnkit.load(tmp_path / "half.safetensors")
+    resumed.fit(x, y, lengths=lengths, epochs=5, batch_size=8, verbose=0)
+    for k, v in straight.params.items():
+        assert np.array_equal(v, resumed.params[k]), k
+    assert straight.history.history["loss"] == resumed.history.history["loss"]
+
+
+def test_same_seed_same_model_bit_for_bit():
+    x, y, lengths = toy_data()
+    a, b = classifier(seed=3), classifier(seed=3)
+    for m in (a, b):
+        m.fit(x, y, lengths=lengths, epochs=2, batch_size=8, verbose=0)
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_flipped_byte_truncation_and_wrong_architecture_raise(tmp_path):
+    x, y, lengths = toy_data()
+    model = classifier()
+    model.fit(x, y, lengths=lengths, epochs=1, verbose=0)
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    blob = path.read_bytes()
+
+    flipped = bytearray(blob)
+    flipped[-10] ^= 0xFF
+    (tmp_path / "flipped.safetensors").write_bytes(bytes(flipped))
+    with pytest.raises(ModelFileError, match="corrupt"):
+        rnnkit.load(tmp_path / "flipped.safetensors")
+
+    (tmp_path / "short.safetensors").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ModelFileError):
+        rnnkit.load(tmp_path / "short.safetensors")
+
+    other = Sequential([Bidirectional(GRU(6)), Dense(3)])
+    other.build((None, 2))
+    with pytest.raises(ModelFileError, match="missing tensor|expected"):
+        other.load_weights(path)
+
+
+def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
+    model = classifier()
+    model.build((None, 2))
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    before = path.read_bytes()
+    import os
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        model.save(path)
+    assert path.read_bytes() == before

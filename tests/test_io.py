@@ -1,0 +1,274 @@
+"""Model files: round trips, corruption and truncation detection, atomic writes, shape checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+import safetensors
+import safetensors.numpy
+
+import rnnkit
+from rnnkit import io as model_io
+from rnnkit.io import FORMAT_VERSION, ModelFileError, check_tensors, load_file, save_file
+
+METADATA = {"arch": {"cell": "lstm", "sizes": [3, 5, 2], "bidirectional": False}, "train": {"loss": 0.25, "epochs": 3}}
+
+
+def _tensors(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "cell.Wx": rng.standard_normal((3, 20)).astype(np.float32),
+        "cell.b": rng.standard_normal(20),  # float64
+        "vocab": rng.integers(-(2**40), 2**40, size=7),  # int64
+    }
+
+
+def _assert_same(loaded: dict[str, np.ndarray], original: dict[str, np.ndarray]) -> None:
+    assert loaded.keys() == original.keys()
+    for name, array in original.items():
+        assert loaded[name].dtype == array.dtype, name
+        np.testing.assert_array_equal(loaded[name], array, err_msg=name)
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_file(path, _tensors(), METADATA)
+    return path
+
+
+def _header_end(data: bytes) -> int:
+    return 8 + int.from_bytes(data[:8], "little")
+
+
+# ---------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize(
+    "tensors",
+    [
+        _tensors(),
+        {},
+        {"scalar": np.array(2.5, dtype=np.float32), "empty": np.zeros((4, 0)), "mask": np.array([True, False])},
+        {"transposed": np.arange(12.0).reshape(3, 4).T, "big_endian": np.arange(5, dtype=">i8")},
+    ],
+    ids=["float32-float64-int64", "empty", "scalar-zero-size-bool", "non-contiguous-big-endian"],
+)
+def test_round_trip(tmp_path, tensors):
+    path = tmp_path / "model.safetensors"
+    save_file(path, tensors, METADATA)
+    loaded, metadata = load_file(path)
+    assert loaded.keys() == tensors.keys()
+    for name, array in tensors.items():
+        assert loaded[name].dtype == array.dtype.newbyteorder("<"), name
+        np.testing.assert_array_equal(loaded[name], array, err_msg=name)
+        assert loaded[name].flags.writeable, name
+    assert metadata == METADATA
+
+
+def test_random_shapes_round_trip(tmp_path):
+    rng = np.random.default_rng(7)
+    tensors = {
+        f"t{i}": rng.standard_normal(tuple(rng.integers(1, 10, size=rng.integers(0, 4)))).astype(dtype)
+        for i, dtype in enumerate([np.float32, np.float64, np.int64, np.float16, np.uint8] * 3)
+    }
+    save_file(tmp_path / "m.safetensors", tensors, {})
+    loaded, metadata = load_file(tmp_path / "m.safetensors")
+    _assert_same(loaded, tensors)
+    assert metadata == {}
+
+
+def test_metadata_is_stored_with_versions_under_one_key(model_file):
+    with safetensors.safe_open(model_file, framework="np") as f:
+        stored = f.metadata()
+    assert list(stored) == ["rnnkit"]
+    record = json.loads(stored["rnnkit"])
+    assert record["format_version"] == FORMAT_VERSION
+    assert record["rnnkit_version"] == rnnkit.__version__
+    assert record["metadata"] == METADATA
+    assert len(record["sha256"]) == 64
+
+
+def test_is_a_standard_safetensors_file(model_file):
+    _assert_same(safetensors.numpy.load_file(model_file), _tensors())
+
+
+def test_overwrites_and_creates_parent_directories(tmp_path):
+    path = tmp_path / "a" / "b" / "model.safetensors"
+    save_file(path, _tensors(0), METADATA)
+    save_file(path, _tensors(1), {"v": 2})
+    loaded, metadata = load_file(path)
+    _assert_same(loaded, _tensors(1))
+    assert metadata == {"v": 2}
+    assert os.listdir(path.parent) == ["model.safetensors"]
+
+
+def test_rejects_unserialisable_metadata_and_dtype(tmp_path):
+    path = tmp_path / "model.safetensors"
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        save_file(path, _tensors(), {"rng": np.random.default_rng()})
+    with pytest.raises(ValueError, match="object"):
+        save_file(path, {"x": np.array([None])}, {})
+    assert not tmp_path.exists() or os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------- damaged and foreign files
+
+
+def test_every_flipped_header_byte_is_detected(model_file):
+    data = model_file.read_bytes()
+    for position in range(_header_end(data)):
+        for mask in (0x01, 0x20, 0xFF):
+            damaged = bytearray(data)
+            damaged[position] ^= mask
+            model_file.write_bytes(damaged)
+            with pytest.raises(ModelFileError) as caught:
+                load_file(model_file)
+            assert "\n" not in str(caught.value), (position, mask)
+
+
+def test_every_flipped_data_byte_is_detected_as_corruption(model_file):
+    data = model_file.read_bytes()
+    for position in range(_header_end(data), len(data)):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x01
+        model_file.write_bytes(damaged)
+        with pytest.raises(ModelFileError, match="corrupted"):
+            load_file(model_file)
+
+
+def test_every_truncation_is_detected(model_file):
+    data = model_file.read_bytes()
+    for length in range(len(data)):
+        model_file.write_bytes(data[:length])
+        with pytest.raises(ModelFileError, match="model.safetensors"):
+            load_file(model_file)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such model file"),
+        (b"", "not a valid safetensors file"),
+        (b"hello, this is a text file", "not a valid safetensors file"),
+        (safetensors.numpy.save({"w": np.ones(3)}), "not written by rnnkit"),
+        (safetensors.numpy.save({"w": np.ones(3)}, metadata={"format": "pt"}), "not written by rnnkit"),
+        (safetensors.numpy.save({}, metadata={"rnnkit": "not json"}), "corrupted"),
+        (safetensors.numpy.save({}, metadata={"rnnkit": json.dumps({"format_version": 1})}), "corrupted"),
+    ],
+    ids=["missing", "empty", "text", "foreign", "foreign-with-metadata", "bad-record", "incomplete-record"],
+)
+def test_unreadable_files(tmp_path, content, message):
+    path = tmp_path / "model.safetensors"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=message) as caught:
+        load_file(path)
+    assert "\n" not in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_newer_format_version_is_refused(tmp_path):
+    record = {"format_version": FORMAT_VERSION + 1, "rnnkit_version": "99.0", "metadata": {}, "sha256": "?"}
+    path = tmp_path / "model.safetensors"
+    safetensors.numpy.save_file({"w": np.ones(3)}, path, metadata={"rnnkit": json.dumps(record)})
+    with pytest.raises(ModelFileError, match=rf"format {FORMAT_VERSION + 1} \(written by rnnkit 99.0\) is newer"):
+        load_file(path)
+
+
+# ---------------------------------------------------------------- atomic writes
+
+
+class _DiskFullFile:
+    """Writes half of what it is given, then fails like a full disk."""
+
+    def __init__(self, file):
+        self._file = file
+
+    def write(self, data):
+        self._file.write(data[: len(data) // 2])
+        self._file.flush()
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+def _fail_mid_write(monkeypatch):
+    monkeypatch.setattr(model_io, "open", lambda *args: _DiskFullFile(open(*args)), raising=False)
+
+
+def _fail_replace(monkeypatch):
+    def replace(src, dst):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(model_io.os, "replace", replace)
+
+
+@pytest.mark.parametrize("crash", [_fail_mid_write, _fail_replace], ids=["mid-write", "os.replace"])
+def test_crash_leaves_previous_file_intact(model_file, monkeypatch, crash):
+    before = model_file.read_bytes()
+    crash(monkeypatch)
+    with pytest.raises(OSError, match="cannot save model file .*model.safetensors"):
+        save_file(model_file, _tensors(1), {"v": 2})
+    monkeypatch.undo()
+    assert model_file.read_bytes() == before
+    assert os.listdir(model_file.parent) == ["model.safetensors"]
+    _assert_same(load_file(model_file)[0], _tensors())
+
+
+def test_unwritable_destination_names_the_path(tmp_path):
+    (tmp_path / "not_a_dir").write_text("")
+    path = tmp_path / "not_a_dir" / "model.safetensors"
+    with pytest.raises(OSError, match=re.escape(f"cannot save model file {path}: ")):
+        save_file(path, _tensors(), {})
+
+
+# ---------------------------------------------------------------- check_tensors
+
+
+EXPECTED = {"cell.Wx": ((3, 20), np.float32), "cell.b": ((20,), np.float64), "vocab": ((7,), np.int64)}
+
+
+def test_check_tensors_accepts_a_match():
+    check_tensors(EXPECTED, _tensors())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.pop("cell.b"), "model file is missing tensor 'cell.b' (expected float64 of shape (20,))"),
+        (lambda t: t.update(extra=np.zeros(2)), "model file has unexpected tensor 'extra' (float64 of shape (2,))"),
+        (
+            lambda t: t.update({"cell.Wx": np.zeros((4, 20), np.float32)}),
+            "model tensor 'cell.Wx' is float32 of shape (4, 20), expected float32 of shape (3, 20)",
+        ),
+        (
+            lambda t: t.update(vocab=np.zeros(7, np.int32)),
+            "model tensor 'vocab' is int32 of shape (7,), expected int64 of shape (7,)",
+        ),
+    ],
+    ids=["missing", "extra", "shape", "dtype"],
+)
+def test_check_tensors_names_the_first_problem(change, message):
+    tensors = _tensors()
+    change(tensors)
+    with pytest.raises(ModelFileError) as caught:
+        check_tensors(EXPECTED, tensors)
+    assert str(caught.value) == message
+
+
+def test_check_tensors_reports_missing_before_extra_and_uses_what():
+    tensors = {"b": np.zeros(1), "z": np.zeros(1)}
+    with pytest.raises(ModelFileError, match="^checkpoint file is missing tensor 'a'"):
+        check_tensors({"a": ((1,), np.float64), "b": ((1,), np.float64)}, tensors, what="checkpoint")

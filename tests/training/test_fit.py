@@ -1,0 +1,121 @@
+"""fit end to end, one test per output pattern, plus the failure modes users meet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit import Sequential
+from rnnkit.layers import GRU, LSTM, Dense, Embedding, SimpleRNN
+from rnnkit.training import EarlyStopping, ModelCheckpoint, TrainingError
+
+
+def binary_subtraction():
+    a, b = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
+    keep = b <= a
+    a, b = a[keep], b[keep]
+    bits = lambda v: (v[:, None] >> np.arange(4)) & 1  # noqa: E731  (LSB first)
+    x = np.stack([bits(a), bits(b)], axis=-1).astype(np.float32)
+    return x, bits(a - b)
+
+
+def test_many_to_many_binary_subtraction_learns_every_bit():
+    x, y = binary_subtraction()
+    model = Sequential([SimpleRNN(8, return_sequences=True), Dense(1)], seed=0)
+    model.compile("adam", loss="binary_crossentropy", metrics=["accuracy"], lr=0.05)
+    model.fit(x, y[..., None], epochs=60, batch_size=8, verbose=0)
+    logs = model.evaluate(x, y[..., None])
+    assert logs["accuracy"] == 1.0, logs
+
+
+def test_many_to_one_regression_echo():
+    rng = np.random.default_rng(0)
+    s = rng.uniform(size=401)
+    x = np.stack([s[:-1], s[1:]], axis=1)[..., None].astype(np.float32)
+    y = s[:-1, None]
+    model = Sequential([GRU(8), Dense(1)], seed=0)
+    model.compile("adam", loss="mse", metrics=["r2"], lr=0.02)
+    first = model.evaluate(x, y)["loss"]
+    model.fit(x[:300], y[:300], epochs=40, batch_size=16, verbose=0)
+    logs = model.evaluate(x[300:], y[300:])
+    assert logs["r2"] > 0.95 and logs["loss"] < first / 20, logs
+
+
+@pytest.mark.parametrize("batching", ["padded", "bucket"])
+def test_many_to_one_classification_variable_length(batching):
+    """Class = which of 3 symbols occurs most often in a variable-length sequence."""
+    rng = np.random.default_rng(1)
+    n = 600
+    lengths = rng.integers(3, 12, size=n)
+    ids = rng.integers(1, 4, size=(n, 11))
+    ids[np.arange(11)[None, :] >= lengths[:, None]] = 0
+    y = np.array([np.bincount(row[row > 0], minlength=4)[1:].argmax() for row in ids])
+    onehot = np.eye(4, dtype=np.float32)[ids][..., 1:]
+    model = Sequential([LSTM(16), Dense(3)], seed=0)
+    model.compile("adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], lr=0.02)
+    model.fit(onehot[:500], y[:500], lengths=lengths[:500], epochs=25, batch_size=32, batching=batching,
+              verbose=0)
+    acc = model.evaluate(onehot[500:], y[500:], lengths=lengths[500:])["accuracy"]
+    assert acc > 0.8, acc  # chance is about 1/3
+
+
+def test_embedding_mask_zero_feeds_lengths_through_fit():
+    rng = np.random.default_rng(2)
+    ids = rng.integers(1, 20, size=(64, 8))
+    ids[:32, 5:] = 0
+    y = (ids[:, 0] > 10).astype(int)
+    model = Sequential([Embedding(20, 4, mask_zero=True), GRU(4), Dense(2)], seed=0)
+    model.compile("sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"], lr=0.1)
+    model.fit(ids, y, epochs=1, verbose=0)
+    np.testing.assert_allclose(model.predict(ids[:1]), model.predict(ids[:1, :5]), atol=1e-6)
+
+
+def test_non_finite_loss_names_epoch_and_batch_and_keeps_checkpoint(tmp_path):
+    x = np.random.default_rng(0).normal(size=(32, 4, 2)).astype(np.float32)
+    y = np.ones((32, 1), dtype=np.float32)
+    model = Sequential([SimpleRNN(4), Dense(1)], seed=0)
+    model.compile("sgd", loss="mse", lr=0.01)
+    checkpoint = tmp_path / "best.safetensors"
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[ModelCheckpoint(checkpoint, monitor="loss")])
+    saved = checkpoint.read_bytes()
+    x_bad = x.copy()
+    x_bad[20, 1, 0] = np.inf
+    with pytest.raises(TrainingError, match=r"epoch 2, batch \d"):
+        with np.errstate(invalid="ignore", over="ignore"):
+            model.fit(x_bad, y, epochs=1, batch_size=8, shuffle=False, verbose=0,
+                      callbacks=[ModelCheckpoint(checkpoint, monitor="loss")])
+    assert checkpoint.read_bytes() == saved
+    assert all(np.all(np.isfinite(p)) for p in model.params.values())
+
+
+def test_early_stopping_restores_best_weights():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 3, 1)).astype(np.float32)
+    y = rng.normal(size=(40, 1)).astype(np.float32)  # noise: validation loss soon stops improving
+    model = Sequential([SimpleRNN(16), Dense(1)], seed=0)
+    model.compile("adam", loss="mse", lr=0.05)
+    stopper = EarlyStopping(patience=2, restore_best_weights=True)
+    model.fit(x, y, epochs=100, validation_split=0.25, callbacks=[stopper], verbose=0)
+    assert stopper.stopped_epoch is not None and model.epochs_trained < 100
+    assert model.evaluate(x[30:], y[30:])["loss"] == pytest.approx(stopper.best, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "action,error,message",
+    [
+        (lambda m, x, y: m.compile("adamx"), ValueError, "adamx"),
+        (lambda m, x, y: m.compile("adam", loss="hinge_loss"), ValueError, "hinge_loss"),
+        (lambda m, x, y: m.fit(x, np.full(len(x), 7), verbose=0), ValueError, "y|target|label"),
+        (lambda m, x, y: m.fit(x, np.zeros((len(x), 5, 3)), verbose=0), ValueError, "shape"),
+        (lambda m, x, y: m.fit(x[:0], y[:0], verbose=0), ValueError, "x"),
+        (lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0), ValueError, "batch_size"),
+        (lambda m, x, y: m.fit(x, y, batching="sorted", verbose=0), ValueError, "batching"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(action, error, message):
+    x = np.zeros((10, 5, 2), dtype=np.float32)
+    y = np.zeros(10, dtype=int)
+    model = Sequential([LSTM(3), Dense(3)], seed=0)
+    model.compile("adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(error, match=message):
+        action(model, x, y)
