@@ -155,6 +155,11 @@ def test_non_finite_pred_gives_nan_without_warning():
         assert np.isnan(value) and np.all(np.isnan(d))
 
 
+def test_overflow_gives_inf_without_warning():
+    value, d = losses.MeanSquaredError()(np.array([[1e200]]), np.array([[-1e200]]))
+    assert value == np.inf and d.tolist() == [[4e200]]
+
+
 def test_get():
     assert isinstance(losses.get("MSE"), losses.MeanSquaredError)
     assert isinstance(losses.get("mean_squared_error"), losses.MeanSquaredError)
@@ -176,6 +181,7 @@ SPARSE, CAT = losses.SparseCategoricalCrossentropy(), losses.CategoricalCrossent
     (lambda: SPARSE(Z2, np.array([-1, 0])), r"target labels must lie in \[0, C\) = \[0, 3\), got \[-1\]"),
     (lambda: SPARSE(Z2, np.array([0.0, 1.5])), r"target must hold integer class labels .*non-integer values such as \[1.5\]"),
     (lambda: SPARSE(Z2, np.array(["a", "b"])), r"target must hold integer class labels .*dtype <U1"),
+    (lambda: SPARSE(Z3, np.array([["a"] * 4] * 2), np.array([1, 2])), r"target must hold integer .*dtype <U1"),
     (lambda: SPARSE(Z2, np.zeros((2, 4), dtype=int)),
      r"target must hold integer class labels of shape \(B\) = \(2,\) for pred of shape \(2, 3\), got \(2, 4\); "
      r"pred has one output per sequence \(B, C\), so the target is the last step's only"),

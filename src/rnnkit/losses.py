@@ -22,7 +22,8 @@ Targets: same shape as pred, except the sparse loss whose target is integer clas
 shape pred.shape[:-1]. BCE targets lie in [0, 1]; categorical targets are one-hot rows (any
 probability rows work). log(1 + eᶻ) is ``np.logaddexp(0, z)`` and the softmax is shifted by its
 row maximum, so logits of ±1e4 neither overflow nor warn. A non-finite pred on a real step (a
-diverged model) gives ``(nan, all-nan d_pred)`` without a warning, for the training loop to act on.
+diverged model) gives ``(nan, all-nan d_pred)``, and an overflow ``inf``, both without a warning,
+for the training loop to act on.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def step_mask(pred: np.ndarray, lengths) -> np.ndarray | None:
     B = pred.shape[0]
     arr = np.asarray(lengths)
     T = pred.shape[1] if pred.ndim == 3 else None
-    if arr.shape != (B,) or arr.dtype.kind not in "iu" or np.any(arr < 0) or (T is not None and np.any(arr > T)):
+    too_long = T is not None and np.any(arr > T)
+    if arr.shape != (B,) or arr.dtype.kind not in "iu" or np.any(arr < 0) or too_long:
         bound = f"0 <= lengths[b] <= T = {T}" if T is not None else "non-negative"
         raise ValueError(
             f"lengths must be an integer array of shape (B,) = ({B},) with {bound}, got "
@@ -88,16 +90,17 @@ def check_labels(pred: np.ndarray, target, mask: np.ndarray | None) -> np.ndarra
     target = np.asarray(target)
     if target.shape != pred.shape[:-1]:
         raise _shape_error(pred, target, sparse=True)
+    if target.dtype.kind not in "iuf":
+        raise ValueError(
+            f"target must hold integer class labels (sparse loss), got dtype {target.dtype}"
+        )
     if mask is not None:
         target = np.where(mask, target, 0)
-    if target.dtype.kind == "f":
-        if not np.all(np.isfinite(target) & (target == np.round(target))):
-            raise ValueError(
-                f"target must hold integer class labels (sparse loss), got non-integer values "
-                f"such as {target[target != np.round(target)].ravel()[:3].tolist()}"
-            )
-    elif target.dtype.kind not in "iu":
-        raise ValueError(f"target must hold integer class labels (sparse loss), got dtype {target.dtype}")
+    if target.dtype.kind == "f" and not np.all(np.isfinite(target) & (target == np.round(target))):
+        raise ValueError(
+            f"target must hold integer class labels (sparse loss), got non-integer values "
+            f"such as {target[target != np.round(target)].ravel()[:3].tolist()}"
+        )
     C = pred.shape[-1]
     bad = (target < 0) | (target >= C)
     if np.any(bad):
@@ -107,7 +110,8 @@ def check_labels(pred: np.ndarray, target, mask: np.ndarray | None) -> np.ndarra
     return target.astype(np.intp)
 
 
-def check_dense_target(pred: np.ndarray, target, mask: np.ndarray | None, unit_interval: bool) -> np.ndarray:
+def check_dense_target(pred: np.ndarray, target, mask: np.ndarray | None,
+                       unit_interval: bool) -> np.ndarray:
     """A target of pred's shape, cast to pred's dtype; padded steps become 0."""
     target = np.asarray(target)
     if target.shape != pred.shape:
@@ -154,15 +158,19 @@ class Loss:
             pred = np.where(mask[..., None], pred, 0)
         if not np.all(np.isfinite(pred)):  # a diverged model: report nan, let the caller stop
             return float("nan"), np.full_like(pred, np.nan)
-        n = pred.shape[0] * (pred.shape[1] if pred.ndim == 3 else 1) if mask is None else int(mask.sum())
+        n = int(np.prod(pred.shape[:-1])) if mask is None else int(mask.sum())  # real steps
         if n == 0:
-            raise ValueError("the batch has no real step (B = 0 or all lengths are 0); the mean is undefined")
+            raise ValueError(
+                "the batch has no real step (B = 0 or all lengths are 0); the mean is undefined"
+            )
         n *= pred.shape[-1] if self.per_unit else 1
-        losses, d = self._terms(pred, target)
-        if mask is not None:
-            losses = np.where(mask[..., None] if self.per_unit else mask, losses, 0)
-            d = np.where(mask[..., None], d, 0)
-        return float(np.sum(losses, dtype=np.float64) / n), d / n
+        # A huge but finite pred (a diverging model) may overflow to inf: the caller sees it.
+        with np.errstate(over="ignore"):
+            losses, d = self._terms(pred, target)
+            if mask is not None:
+                losses = np.where(mask[..., None] if self.per_unit else mask, losses, 0)
+                d = np.where(mask[..., None], d, 0)
+            return float(np.sum(losses, dtype=np.float64) / n), d / n
 
     def _terms(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ℓ per element (…, C) or per step (…), ∂ℓ/∂z (…, C)) before averaging."""

@@ -91,7 +91,8 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
 
     y_true and y_pred are integer labels of one shape (e.g. ``pred.argmax(-1)``; drop padded steps
     first)."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+    integer = isinstance(num_classes, (int, np.integer)) and not isinstance(num_classes, bool)
+    if not integer or num_classes < 1:
         raise ValueError(f"num_classes must be an integer >= 1, got {num_classes!r}")
     arrays = {"y_true": np.asarray(y_true), "y_pred": np.asarray(y_pred)}
     if arrays["y_true"].shape != arrays["y_pred"].shape:
@@ -111,8 +112,13 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
     return np.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
-METRICS = {"accuracy": accuracy, "r2": r2_score, "r2_score": r2_score,
-           "bernoulli_nll": bernoulli_nll_per_frame, "bernoulli_nll_per_frame": bernoulli_nll_per_frame}
+METRICS = {
+    "accuracy": accuracy,
+    "r2": r2_score,
+    "r2_score": r2_score,
+    "bernoulli_nll": bernoulli_nll_per_frame,
+    "bernoulli_nll_per_frame": bernoulli_nll_per_frame,
+}
 
 
 def get(name_or_function):

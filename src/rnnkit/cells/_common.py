@@ -14,6 +14,9 @@ class CellGrads(NamedTuple):
     W_h: np.ndarray  # (H, G)
     b_h: np.ndarray | None  # (G,) or None when the forward had no recurrent bias
     state0: tuple[np.ndarray, ...]  # each (B, H)
+    # ∂L/∂h_t (and ∂L/∂c_t) at every step, each (B, T, H), zero on padding: the gradient flow
+    # through time that diagnostics plot. Kernels may leave it None.
+    steps: tuple[np.ndarray, ...] | None = None
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

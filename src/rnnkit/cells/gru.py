@@ -76,10 +76,12 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     d_W_h = np.zeros_like(W_h)
     d_b_h = np.zeros(3 * H, dtype=dtype)
     dh = upstream(d_state_T[0], h_prev[0])
+    dh_steps = np.empty((B, T, H), dtype=dtype)
     for t in reversed(range(T)):
         m = None if alive is None else alive[t]
         if d_hs is not None:
             dh = dh + zero_dead(m, d_hs[:, t])
+        dh_steps[:, t] = zero_dead(m, dh)
         r, z, n = (gates[t][:, k * H : (k + 1) * H] for k in range(3))
         hp = h_prev[t]
         da_n = dh * (1.0 - z) * (1.0 - n * n)
@@ -106,4 +108,4 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
         d_b_h[: 2 * H] += d_rz.sum(axis=0)
         d_b_h[2 * H :] += zero_dead(m, d_rec_n).sum(axis=0)
         dh = keep_dead(m, dh_prev, dh)
-    return CellGrads(d_x_proj, d_W_h, d_b_h if has_bias else None, (dh,))
+    return CellGrads(d_x_proj, d_W_h, d_b_h if has_bias else None, (dh,), (dh_steps,))

@@ -64,13 +64,17 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     d_W_h = np.zeros_like(W_h)
     dh = upstream(d_state_T[0], h_prev[0])
     dc = upstream(d_state_T[1], c_prev[0])
+    dh_steps = np.empty((B, T, H), dtype=h_prev.dtype)
+    dc_steps = np.empty((B, T, H), dtype=h_prev.dtype)
     for t in reversed(range(T)):
         m = None if alive is None else alive[t]
         if d_hs is not None:
             dh = dh + zero_dead(m, d_hs[:, t])
+        dh_steps[:, t] = zero_dead(m, dh)
         i, f, g, o = (gates[t][:, k * H : (k + 1) * H] for k in range(4))
         do = dh * tanh_c[t]
         dc_t = dc + dh * o * (1.0 - tanh_c[t] ** 2)
+        dc_steps[:, t] = zero_dead(m, dc_t)
         da = np.concatenate(
             [
                 dc_t * g * i * (1.0 - i),
@@ -86,4 +90,4 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
         dh = keep_dead(m, da @ W_h.T, dh)
         dc = keep_dead(m, dc_t * f, dc)
     d_b_h = d_x_proj.sum(axis=(0, 1)) if has_bias else None
-    return CellGrads(d_x_proj, d_W_h, d_b_h, (dh, dc))
+    return CellGrads(d_x_proj, d_W_h, d_b_h, (dh, dc), (dh_steps, dc_steps))

@@ -50,13 +50,15 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     d_x_proj = np.empty((B, T, H), dtype=y.dtype)
     d_W_h = np.zeros_like(W_h)
     dh = upstream(d_state_T[0], h_prev[0])
+    dh_steps = np.empty((B, T, H), dtype=y.dtype)
     for t in reversed(range(T)):
         m = None if alive is None else alive[t]
         if d_hs is not None:
             dh = dh + zero_dead(m, d_hs[:, t])
+        dh_steps[:, t] = zero_dead(m, dh)
         da = zero_dead(m, dh * dphi(y[t]))
         d_x_proj[:, t] = da
         d_W_h += h_prev[t].T @ da
         dh = keep_dead(m, da @ W_h.T, dh)
     d_b_h = d_x_proj.sum(axis=(0, 1)) if has_bias else None
-    return CellGrads(d_x_proj, d_W_h, d_b_h, (dh,))
+    return CellGrads(d_x_proj, d_W_h, d_b_h, (dh,), (dh_steps,))

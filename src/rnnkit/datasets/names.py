@@ -139,7 +139,9 @@ class NamesData:
 
     def one_hot(self, split: str = "train", dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
         """The split as x (B, T, V) padded one-hot and lengths (B,)."""
-        part = {"train": self.train, "test": self.test}[split]
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        part = self.train if split == "train" else self.test
         return one_hot(part.x, len(self.alphabet), dtype)
 
 

@@ -52,7 +52,9 @@ from rnnkit.datasets._files import read_text
 
 __all__ = [
     "FEATURES",
+    "HORIZONS",
     "LEVEL_EDGES",
+    "NUM_LEVELS",
     "PM25Data",
     "TEST_YEAR",
     "WIND_CODES",

@@ -16,6 +16,10 @@ BACKENDS = ("auto", "fast", "reference")
 _backend = "auto"
 
 
+class KernelUnavailable(ImportError):
+    """Raised on importing a compiled kernel that cannot run here (e.g. no usable BLAS found)."""
+
+
 def get_backend() -> str:
     return _backend
 
@@ -44,9 +48,11 @@ def _compiled(family: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"rnnkit.kernels.{family}")
     except ModuleNotFoundError as err:
-        if err.name in (f"rnnkit.kernels.{family}", "numba"):
+        if err.name in (f"rnnkit.kernels.{family}", "numba", "llvmlite"):
             return None
         raise
+    except KernelUnavailable:
+        return None
 
 
 def select(family: str) -> ModuleType:

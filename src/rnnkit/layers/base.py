@@ -22,6 +22,10 @@ class Gradients(NamedTuple):
     dx: Any  # gradient for the input (None for integer inputs)
     params: dict[str, np.ndarray]  # one entry per parameter, same keys as Layer.params
     initial_state: Any = None  # recurrent layers given an initial state: its gradient
+    # recurrent layers: ∂L/∂state at every step in time order (Recurrent: a tuple of (B, T, H)
+    # arrays, h then c; Bidirectional: {"forward": …, "backward": …}; Stack: a list per layer);
+    # None where the cell implementation does not report it
+    state_steps: Any = None
 
 
 def as_generator(seed: SeedLike) -> np.random.Generator:

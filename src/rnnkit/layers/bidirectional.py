@@ -110,7 +110,10 @@ class Bidirectional(Layer):
         d_state0 = None
         if g_f.initial_state is not None or g_b.initial_state is not None:
             d_state0 = (g_f.initial_state, g_b.initial_state)
-        return Gradients(g_f.dx + g_b.dx, grads, d_state0)
+        steps = None
+        if g_f.state_steps is not None and g_b.state_steps is not None:
+            steps = {"forward": g_f.state_steps, "backward": g_b.state_steps}
+        return Gradients(g_f.dx + g_b.dx, grads, d_state0, steps)
 
     def count_params(self) -> int:
         return self.forward_layer.count_params() + self.backward_layer.count_params()

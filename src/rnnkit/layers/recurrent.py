@@ -126,7 +126,10 @@ class Recurrent(Layer):
         if self.go_backwards:
             dx = reverse_within_lengths(dx, lengths)
         d_state0 = {None: None, "array": g.state0[0], "tuple": g.state0}[given_as]
-        return Gradients(dx, grads, d_state0)
+        steps = g.steps
+        if steps is not None and self.go_backwards:
+            steps = tuple(reverse_within_lengths(s, lengths) for s in steps)
+        return Gradients(dx, grads, d_state0, steps)
 
     def param_formula(self) -> str:
         return self.cell.formula()

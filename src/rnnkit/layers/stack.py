@@ -81,7 +81,7 @@ class Stack(Layer):
     def backward(self, dy, cache) -> Gradients:
         if self.return_state:
             dy, *d_finals = dy
-        grads, d_states = {}, [None] * len(self.layers)
+        grads, d_states, steps = {}, [None] * len(self.layers), [None] * len(self.layers)
         end = sum(self._state_count(layer) for layer in self.layers)
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
@@ -93,9 +93,10 @@ class Stack(Layer):
             g = layer.backward(dy, layer_cache)
             grads.update({f"{i}.{k}": v for k, v in g.params.items()})
             d_states[i] = g.initial_state
+            steps[i] = g.state_steps
             dy = g.dx if i == 0 else self.dropout.backward(g.dx, drop_cache).dx
         initial = d_states if any(s is not None for s in d_states) else None
-        return Gradients(dy, grads, initial)
+        return Gradients(dy, grads, initial, steps)
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)

@@ -103,9 +103,9 @@ class Optimizer:
         """Update every parameter that has a gradient, in place."""
         self._check_step_args(params, grads)
         lr = self.current_lr
+        states = {key: self._state_for(key, params[key]) for key in grads}  # all checked first
         for key, g in grads.items():
-            p = params[key]
-            s = self._state_for(key, p)
+            p, s = params[key], states[key]
             s["step"] += 1
             if self.weight_decay != 0:
                 if self.decoupled_weight_decay:

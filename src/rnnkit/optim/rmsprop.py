@@ -29,7 +29,8 @@ class RMSprop(Optimizer):
         self.centered = centered
 
     def slots(self):
-        return ("square_avg",) + ("grad_avg",) * self.centered + ("momentum_buffer",) * (self.momentum > 0)
+        return (("square_avg",) + ("grad_avg",) * self.centered
+                + ("momentum_buffer",) * (self.momentum > 0))
 
     def _update(self, p, g, s, lr):
         v = s["square_avg"]
