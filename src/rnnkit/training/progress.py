@@ -16,9 +16,11 @@ class EpochProgress:
     def __init__(self, verbose: int, total_epochs: int, console: Console | None = None):
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        self.console = console or Console(stderr=True)
+        if verbose == 1 and not self.console.is_terminal:
+            verbose = 2  # a live bar in a log file is noise: one line per epoch instead
         self.verbose = verbose
         self.total_epochs = total_epochs
-        self.console = console or Console(stderr=True)
         self._progress: Progress | None = None
         self._task = None
 
