@@ -51,7 +51,8 @@ class EpochProgress:
             self._progress.stop()
             self._progress = None
         elif self.verbose == 2:
-            self.console.print(f"epoch {epoch + 1}/{self.total_epochs}  {format_logs(logs)}  {seconds:.1f}s")
+            self.console.print(f"epoch {epoch + 1}/{self.total_epochs}  {format_logs(logs)}  {seconds:.1f}s",
+                               soft_wrap=True, highlight=False)
 
     def close(self) -> None:
         if self._progress is not None:
