@@ -5,5 +5,8 @@ __version__ = "0.1.0"
 from rnnkit import layers
 from rnnkit.kernels import backend, get_backend, set_backend
 from rnnkit.models import Model, Sequential, load
+from rnnkit import diagnostics
+from rnnkit.diagnostics import gradcheck  # the function; the module rnnkit/gradcheck.py keeps the helpers
 
-__all__ = ["Model", "Sequential", "__version__", "backend", "get_backend", "layers", "load", "set_backend"]
+__all__ = ["Model", "Sequential", "__version__", "backend", "diagnostics", "get_backend", "gradcheck", "layers", "load",
+           "set_backend"]

@@ -1,4 +1,6 @@
-"""Central-difference gradient checking, for tests and for users checking their own models."""
+"""Central-difference gradient checking: the helpers. The model-level check is the function
+``rnnkit.gradcheck(model, x, y)`` (rnnkit.diagnostics.check), which uses them; ``from
+rnnkit.gradcheck import numerical_gradient, relative_error`` keeps working beside it."""
 
 from __future__ import annotations
 

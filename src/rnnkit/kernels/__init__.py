@@ -2,6 +2,11 @@
 
 Both follow the same contract (see rnnkit.cells). The backend is "auto" (compiled where a
 kernel exists for the family), "fast" (compiled, error if unavailable) or "reference".
+
+The compiled kernels (Numba, imported on first use): rnn.py, lstm.py, gru.py, one per family,
+each equal to its reference cell (tests/kernels check every variant); _common.py holds what
+they share and explains the optimisations, _blas.py calls NumPy's own BLAS from compiled code,
+_buffers.py reuses large arrays between calls. Speed against PyTorch: BENCHMARKS.md.
 """
 
 from __future__ import annotations

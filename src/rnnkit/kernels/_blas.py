@@ -23,6 +23,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from rnnkit.kernels import KernelUnavailable
+from rnnkit.kernels._common import JIT
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
 
@@ -105,7 +106,12 @@ def _xgemv_typed(trans, M, N, A, lda, x, incx, beta, y, incy):
     return impl
 
 
-@njit(cache=True)
+@njit(**JIT, inline="always")
+def _rows_contiguous(X):
+    return X.strides[1] == X.itemsize or X.shape[1] <= 1  # a length-1 axis may have any stride
+
+
+@njit(**JIT)
 def matmul(A, B, C, transpose_b=False, beta=0.0):
     """C = A @ B (or A @ Bᵀ) + beta·C for row-major 2-D views whose rows may be strided.
 
@@ -116,7 +122,7 @@ def matmul(A, B, C, transpose_b=False, beta=0.0):
     M, K = A.shape
     N = C.shape[1]
     size = A.itemsize
-    if A.strides[1] != size or B.strides[1] != size or C.strides[1] != size:
+    if not (_rows_contiguous(A) and _rows_contiguous(B) and _rows_contiguous(C)):
         raise ValueError("matmul needs each operand's last axis contiguous")
     if M == 0 or N == 0:
         return

@@ -51,6 +51,9 @@ class Activation(Layer):
         y = apply(self.activation, np.asarray(x, dtype=self.dtype))
         return y, y
 
+    def step(self, x_t, state=None):
+        return self.forward(x_t)[0], None
+
     def backward(self, dy, cache) -> Gradients:
         return Gradients(grad(self.activation, cache, dy), {})
 

@@ -76,6 +76,15 @@ class Layer:
     def backward(self, dy, cache) -> Gradients:
         raise NotImplementedError
 
+    # -- step by step (rnnkit.models.stepping) ----------------------------------------------
+    def zero_state(self, batch_size: int):
+        """The state before the first step: None for layers that keep no state across steps."""
+        return None
+
+    def step(self, x_t, state=None):
+        """One time step: x_t (B, ...) and the state after the previous step -> (y_t, new_state)."""
+        raise ValueError(f"a {self.kind} layer cannot be run step by step")
+
     def __call__(self, x, **kwargs):
         """Forward only, building from the input's shape on first use (Keras style)."""
         if not self.built:

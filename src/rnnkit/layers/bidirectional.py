@@ -67,6 +67,10 @@ class Bidirectional(Layer):
         out = (y, *st_f, *st_b) if self.return_state else y
         return out, (cache_f, cache_b, y_f, y_b, lengths)
 
+    def step(self, x_t, state=None):
+        raise ValueError("a Bidirectional layer reads each sequence from its end too, so it needs the whole "
+                         "sequence: it cannot be run step by step (use forward, or a unidirectional layer)")
+
     def _merge(self, y_f, y_b):
         if self.merge_mode == "concat":
             return np.concatenate([y_f, y_b], axis=-1)

@@ -34,6 +34,10 @@ class Dense(Layer):
         y = act.apply(self.activation, x @ self.params["W"] + self.params["b"])
         return y, (x, y)
 
+    def step(self, x_t, state=None):
+        """One time step: x_t (B, F) -> (y_t (B, U), None); a Dense layer keeps no state."""
+        return self.forward(x_t)[0], None
+
     def backward(self, dy, cache) -> Gradients:
         x, y = cache
         da = act.grad(self.activation, y, dy)

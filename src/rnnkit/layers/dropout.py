@@ -25,6 +25,10 @@ class Dropout(Layer):
         mask = keep.astype(self.dtype) / self.dtype.type(1.0 - self.rate)
         return x * mask, mask
 
+    def step(self, x_t, state=None):
+        """One time step at inference: the identity."""
+        return np.asarray(x_t, dtype=self.dtype), None
+
     def backward(self, dy, cache) -> Gradients:
         return Gradients(dy if cache is None else dy * cache, {})
 

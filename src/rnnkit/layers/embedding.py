@@ -53,6 +53,11 @@ class Embedding(Layer):
         ids = self._ids(x)
         return self.params["E"][ids], ids
 
+    def step(self, x_t, state=None):
+        """One time step: ids x_t (B,) -> (vectors (B, D), None)."""
+        ids = self._ids(np.asarray(x_t).reshape(-1, 1))[:, 0]
+        return self.params["E"][ids], None
+
     def backward(self, dy, cache) -> Gradients:
         dE = np.zeros_like(self.params["E"])
         np.add.at(dE, cache.reshape(-1), dy.reshape(-1, self.output_dim))

@@ -88,12 +88,35 @@ class Recurrent(Layer):
         if self.go_backwards:
             x = reverse_within_lengths(x, lengths)
         b_x, b_h = (p["b"], None) if "b" in p else (p["b_x"], p["b_h"])
-        x_proj = x @ p["W_x"] + b_x  # (B, T, G): every step's input projection in one GEMM
+        # every step's input projection in one 2-D GEMM; the bias added in place (no second (B, T, G) array)
+        x_proj = (x.reshape(B * T, -1) @ p["W_x"]).reshape(B, T, -1)
+        x_proj += b_x
         impl = kernels.select(self.cell.family)
         hs, state_T, cell_cache = impl.forward(x_proj, state0, p["W_h"], b_h, lengths, **self.cell.variant)
         y = hs if self.return_sequences else state_T[0]
         out = (y, *state_T) if self.return_state else y
         return out, (impl, cell_cache, x, lengths, given_as)
+
+    # -- step by step ----------------------------------------------------------------------
+    def zero_state(self, batch_size: int) -> tuple[np.ndarray, ...]:
+        """Zeros, one (B, H) array per state: (h,) or, for LSTM, (h, c)."""
+        return self.check_initial_state(None, batch_size)[0]
+
+    def step(self, x_t, state=None):
+        """One time step: x_t (B, F) and the state after the previous step (None: zeros) ->
+        (h_t (B, H), new state tuple). It runs the very cell code of `forward` with T = 1, so a
+        sequence fed step by step gives forward's outputs, with O(1) work per step."""
+        if self.go_backwards:
+            raise ValueError(f"{self.display_name} with go_backwards=True reads each sequence from its end: "
+                             "it needs the whole sequence and cannot be run step by step")
+        p = self.params
+        x_t = check_array(x_t, "x_t", 2, p["W_x"].shape[0], dtype=self.dtype)
+        state0, _ = self.check_initial_state(state, x_t.shape[0])
+        b_x, b_h = (p["b"], None) if "b" in p else (p["b_x"], p["b_h"])
+        x_proj = (x_t @ p["W_x"] + b_x)[:, None]  # (B, 1, G)
+        impl = kernels.select(self.cell.family)
+        hs, state_t, _ = impl.forward(x_proj, state0, p["W_h"], b_h, None, **self.cell.variant)
+        return hs[:, 0], tuple(state_t)
 
     def backward(self, dy, cache) -> Gradients:
         impl, cell_cache, x, lengths, given_as = cache

@@ -78,6 +78,22 @@ class Stack(Layer):
             caches.append((drop_cache, cache))
         return ((x, *finals) if self.return_state else x), caches
 
+    def zero_state(self, batch_size: int) -> list:
+        """One entry per layer: that layer's zero state."""
+        return [layer.zero_state(batch_size) for layer in self.layers]
+
+    def step(self, x_t, state=None):
+        """One time step through every layer (inference: no dropout): x_t (B, F) and one state per
+        layer (None: zeros) -> (the top layer's h_t (B, H), the new states, one per layer)."""
+        if state is not None and len(state) != len(self.layers):
+            raise ValueError(f"state must hold one entry per layer ({len(self.layers)}), got {len(state)}")
+        states = state or [None] * len(self.layers)
+        new_states = []
+        for layer, s in zip(self.layers, states):
+            x_t, s = layer.step(x_t, s)
+            new_states.append(s)
+        return x_t, new_states
+
     def backward(self, dy, cache) -> Gradients:
         if self.return_state:
             dy, *d_finals = dy

@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from rnnkit.layers import Layer, deserialize, serialize
+from rnnkit.models import stepping
 from rnnkit.models.base import Model
 
 
@@ -89,6 +90,15 @@ class Sequential(Model):
             grads.update({f"{layer.name}.{k}": v for k, v in g.params.items()})
             dy = g.dx
         return grads
+
+    # -- step by step (rnnkit.models.stepping) ----------------------------------------------
+    def initial_state(self, batch_size: int) -> list:
+        """The state before the first step, one entry per layer (see rnnkit.models.stepping)."""
+        return stepping.initial_state(self, batch_size)
+
+    def step(self, x_t, state=None):
+        """One time step: x_t (B, F) or ids (B,) -> (y_t, new_state); O(1) work per step."""
+        return stepping.step(self, x_t, state)
 
     def output_lengths(self, x, lengths):
         # Only a first-layer Embedding (mask_zero) reads x; later layers just pass lengths on.

@@ -1,0 +1,65 @@
+"""The typer application every command module adds its commands to.
+
+Errors a user can cause (a bad task name, a bad option value, an unwritable folder, a damaged
+model file) end the program with ONE line on stderr, ``Error: ...``, and exit status 2 (usage)
+or 1 (anything else), never a traceback: `_OneLineErrors` runs click in non-standalone mode and
+formats what comes back.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+# What the library raises for bad input or an environment problem; anything else is a bug and
+# keeps its traceback.
+USER_ERRORS = (ValueError, OSError, FloatingPointError, NotImplementedError)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _OneLineErrors(TyperGroup):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+            code = code if isinstance(code, int) else 0
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            code = 130
+        except typer.TyperException as e:  # click's errors (typer vendors click): usage, bad values
+            if type(e).__name__ == "NoArgsIsHelpError":
+                typer.echo(e.ctx.get_help())
+                code = 0
+            else:
+                typer.echo(f"Error: {_one_line(e.format_message())}", err=True)
+                code = e.exit_code
+        except USER_ERRORS as e:
+            typer.echo(f"Error: {_one_line(str(e)) or type(e).__name__}", err=True)
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    name="rnnkit",
+    help="Train, evaluate and query recurrent networks on the classic sequence tasks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def main() -> None:
+    """rnnkit: RNN, LSTM and GRU with hand-written backpropagation through time.
+
+    Start with `rnnkit tasks`, then `rnnkit train names`.
+    """

@@ -1,0 +1,210 @@
+"""Commands: tasks, train TASK, evaluate RUN, predict RUN INPUT..., summary RUN_OR_TASK."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from rnnkit import tasks as task_registry
+from rnnkit.cli import runs
+from rnnkit.cli.app import app
+
+
+class Cell(str, Enum):
+    rnn = "rnn"
+    lstm = "lstm"
+    gru = "gru"
+
+
+class OptimizerName(str, Enum):
+    sgd = "sgd"
+    rmsprop = "rmsprop"
+    adam = "adam"
+    adamw = "adamw"
+
+
+class Batching(str, Enum):
+    padded = "padded"
+    bucket = "bucket"
+
+
+class SplitName(str, Enum):
+    train = "train"
+    val = "val"
+    test = "test"
+
+
+def _value(choice):
+    return None if choice is None else choice.value
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _task_options(option: list[str] | None, **named) -> dict:
+    """--subset etc. plus `-o KEY=VALUE` pairs -> {name: value} (None values dropped)."""
+    given = {k: v for k, v in named.items() if v is not None}
+    for item in option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="'--option' / '-o'")
+        given[key.strip().lstrip("-").replace("-", "_")] = value
+    return given
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _metrics_line(metrics: dict) -> str:
+    return "  ".join(f"{k} {_format(v)}" for k, v in metrics.items())
+
+
+def _headline(task, metrics: dict) -> str:
+    """The one number a user looks for first."""
+    for key, label, percent in (("accuracy", "test accuracy", True), ("r2", "test R²", False), ("nll", "test NLL", False)):
+        if key in metrics:
+            value = metrics[key]
+            shown = f"{100 * value:.2f} %" if percent else f"{value:.4f}"
+            return f"{label}: {shown}" + (" nats per frame" if key == "nll" else "")
+    return f"test loss: {metrics.get('loss', float('nan')):.4f}"
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """List the built-in tasks: pattern, data, size, task options and reference result."""
+    for task in task_registry.TASKS.values():
+        opts = ", ".join(
+            f"--{o.name.replace('_', '-')} {'|'.join(map(str, o.choices)) if o.choices else o.default}"
+            for o in task.options
+        )
+        typer.echo(f"{task.name:<20}{task.pattern}")
+        for label, text in (("data", task.data), ("size", task.size), ("options", opts), ("reference", task.reference)):
+            if text:
+                typer.echo(f"{'':<4}{label + ':':<11}{text}")
+
+
+@app.command()
+def train(
+    task: str = typer.Argument(..., help="task name (see `rnnkit tasks`)"),
+    cell: Optional[Cell] = typer.Option(None, help="recurrent cell: rnn, lstm or gru"),
+    hidden: Optional[int] = typer.Option(None, "--hidden", "-H", min=1, help="hidden units per layer and direction"),
+    layers: Optional[int] = typer.Option(None, min=1, help="stacked recurrent layers"),
+    bidirectional: Optional[bool] = typer.Option(None, "--bidirectional/--unidirectional", help="read both ways"),
+    dropout: Optional[float] = typer.Option(None, min=0.0, max=0.99, help="dropout between layers and before the output"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=0, help="training epochs"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="examples per batch"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="learning rate"),
+    optimizer: Optional[OptimizerName] = typer.Option(None, help="sgd, rmsprop, adam or adamw"),
+    weight_decay: Optional[float] = typer.Option(None, min=0.0, help="adamw weight decay"),
+    clipnorm: Optional[float] = typer.Option(None, help="clip gradients to this global norm"),
+    clipvalue: Optional[float] = typer.Option(None, help="clip each gradient entry to ±value"),
+    no_clip: bool = typer.Option(False, "--no-clip", help="no gradient clipping at all"),
+    seed: Optional[int] = typer.Option(None, min=0, help="seed of initialisation, shuffling, validation split"),
+    out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<task>-<time>)"),
+    batching: Optional[Batching] = typer.Option(None, help="padded (with lengths) or bucket (by length)"),
+    patience: Optional[int] = typer.Option(None, min=0, help="early stopping: epochs without improvement"),
+    embedding: Optional[int] = typer.Option(None, min=1, help="embedding width (token tasks)"),
+    subset: Optional[str] = typer.Option(None, help="names: aiedu10 or all18"),
+    horizon: Optional[int] = typer.Option(None, help="pm25: hours ahead"),
+    mode: Optional[str] = typer.Option(None, help="pm25: regression or classification"),
+    steps: Optional[int] = typer.Option(None, help="pm25: hours per input window"),
+    data: Optional[str] = typer.Option(None, help="pm25: CSV path; mnist-rows: folder with the full MNIST files"),
+    option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="other task option KEY=VALUE"),
+    verbose: int = typer.Option(1, "--verbose", "-v", min=0, max=2, help="0 silent, 1 progress bar, 2 a line per epoch"),
+) -> None:
+    """Train TASK with its defaults (override any of them), keep the best validation checkpoint,
+    and report its held-out test metrics."""
+    the_task = task_registry.get(task)
+    options = the_task.parse_options(
+        _task_options(option, subset=subset, horizon=horizon, mode=mode, steps=steps, data=data)
+    )
+    overrides = dict(cell=_value(cell), hidden=hidden, layers=layers, bidirectional=bidirectional, dropout=dropout,
+                     epochs=epochs, batch_size=batch_size, lr=lr, optimizer=_value(optimizer), weight_decay=weight_decay,
+                     clipnorm=clipnorm, clipvalue=clipvalue, seed=seed, batching=_value(batching), patience=patience,
+                     embedding=embedding)
+    hp = the_task.hparams(options, **overrides)
+    if no_clip:
+        hp = hp.replace(clipnorm=None, clipvalue=None)
+    folder = runs.prepare_folder(out if out is not None else runs.default_folder(the_task.name))
+    console = _console()
+    say = (lambda text: console.print(text)) if verbose else (lambda text: None)
+    say(f"training {the_task.name} ({_metrics_line({k: v for k, v in options.items() if v is not None})}) "
+        f"with {hp.cell} hidden={hp.hidden} layers={hp.layers} bidirectional={hp.bidirectional} "
+        f"dropout={hp.dropout} epochs={hp.epochs} batch={hp.batch_size} lr={hp.lr} {hp.optimizer}")
+    results = runs.train_run(the_task, options, hp, folder, verbose=verbose, log=say)
+    console.print(f"best epoch {results['best_epoch']} of {results['epochs_run']} ({results['train_seconds']:.0f} s); "
+                  f"test: {_metrics_line(results['test'])}")
+    console.print(f"{_headline(the_task, results['test'])}   (run folder: {folder})")
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Argument(..., help="a run folder written by `rnnkit train`"),
+    split: SplitName = typer.Option(SplitName.test, help="which split to score"),
+) -> None:
+    """Score a trained run on its task's held-out test set (or another split)."""
+    split = split.value
+    task, options, hp, meta, model = runs.load_run(run)
+    data = task.load(options, seed=hp.seed)
+    metrics = task.evaluate(model, data, split)
+    console = _console()
+    console.print(f"{task.name} ({split}, {len(task.split(data, split))} examples): {_metrics_line(metrics)}")
+    if split == "test":
+        console.print(_headline(task, metrics))
+
+
+@app.command()
+def predict(
+    run: Path = typer.Argument(..., help="a run folder written by `rnnkit train`"),
+    inputs: list[str] = typer.Argument(..., help="inputs, e.g. names for the names task"),
+    top: int = typer.Option(3, "--top", "-k", min=1, help="how many classes to show"),
+) -> None:
+    """Run a trained model on inputs typed on the command line (one output line per input)."""
+    task, options, hp, meta, model = runs.load_run(run)
+    for line in task.predict(model, inputs, meta, top_k=top):
+        typer.echo(line)
+
+
+@app.command()
+def summary(
+    run_or_task: str = typer.Argument(..., help="a run folder, a model file or a task name"),
+    cell: Optional[Cell] = typer.Option(None, help="with a task name: the cell"),
+    hidden: Optional[int] = typer.Option(None, "--hidden", "-H", min=1, help="with a task name: hidden units"),
+    layers: Optional[int] = typer.Option(None, min=1, help="with a task name: layers"),
+    bidirectional: Optional[bool] = typer.Option(None, "--bidirectional/--unidirectional"),
+    option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="task option KEY=VALUE"),
+) -> None:
+    """Layers, output shapes and parameter counts of a trained run or of a task's default model."""
+    import rnnkit
+
+    path = Path(run_or_task)
+    console = _console()
+    if path.is_dir():
+        task, options, hp, meta, model = runs.load_run(path)
+        console.print(f"run {path}: task {task.name}, {_metrics_line(options)}")
+        model.summary(print_fn=console.print)
+        results = path / runs.RESULTS_FILE
+        if results.is_file():
+            import json
+
+            r = json.loads(results.read_text(encoding="utf-8"))
+            console.print(f"best epoch {r['best_epoch']} of {r['epochs_run']}; test: {_metrics_line(r['test'])}")
+        return
+    if path.is_file():
+        rnnkit.load(path).summary(print_fn=console.print)
+        return
+    task = task_registry.get(run_or_task)
+    options = task.parse_options(_task_options(option))
+    hp = task.hparams(options, cell=_value(cell), hidden=hidden, layers=layers, bidirectional=bidirectional)
+    data = task.load(options, seed=hp.seed)
+    model = task.build_model(hp, data.meta)
+    console.print(f"task {task.name}: default model ({task.pattern})")
+    model.summary(print_fn=console.print)

@@ -1,0 +1,238 @@
+"""Compiled GRU, both forms: the same contract and results as rnnkit.cells.gru (gate order
+r, z, n; reset_after True or False). The equations and their derivation live in that file; this
+one only makes them fast, with the pieces described in kernels._common:
+
+  * One compiled loop over time; per step BLAS does the recurrent products and a few
+    vectorised passes over the batch do the gate math, writing the cache, hs and the state
+    (padded rows keep theirs). Python does nothing per step.
+      reset after:  one product h_{t-1} @ W_h (B, 3H); its n block plus b_hn is exactly the
+                    cached h W_hn + b_hn that n and the backward pass need.
+      reset before: h_{t-1} @ W_h[:, :2H] for r and z, then r ⊙ h_{t-1} is written into the
+                    cache and multiplied by W_h[:, 2H:] straight from there (BLAS reads
+                    strided rows).
+  * Cache layout: gates (T, 3, B, H), one contiguous (B, H) block per gate and step;
+    h_{t-1} batch-major (B, T, H), the row order of d_x_proj, and so is r ⊙ h_{t-1} (reset
+    before), so that ∂L/∂W_h is one GEMM over all B·T rows after the backward loop (two for
+    reset before: h_{t-1} with the r, z blocks and r ⊙ h_{t-1} with the n block).
+  * Backward keeps only the recurrence in its loop. Reset after: the gate derivatives give
+    [da_r, da_z, da_n] for d_x_proj and [da_r, da_z, da_n ⊙ r] (what reaches h W_h + b_h) for a
+    second array, and one BLAS call per step gives every product in ∂L/∂h_{t-1}. Reset
+    before: da_n W_hnᵀ first (it feeds dr), then [da_r, da_z] W_hrzᵀ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rnnkit.cells import gru as reference
+from rnnkit.cells._common import CellGrads
+from rnnkit.kernels._blas import matmul
+from rnnkit.kernels._buffers import empty
+from rnnkit.kernels._common import (
+    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype,
+    contiguous, fresh_state, gate_pass, load_rows, save_rows, scatter_blocks, step_counts,
+    sum_rows, tanh, update_rows_sum, upstream_state,
+)
+
+GATES = reference.GATES
+STATE_SIZE = reference.STATE_SIZE
+
+
+def forward(x_proj, state0, W_h, b_h, lengths, *, reset_after: bool = True):
+    """Run the cell over x_proj (B, T, 3H); returns hs (B, T, H), (h_T,), cache."""
+    dtype = common_float_dtype(x_proj, W_h, b_h, *state0)
+    if dtype is None:
+        hs, state_T, cache = reference.forward(x_proj, state0, W_h, b_h, lengths,
+                                               reset_after=reset_after)
+        return hs, state_T, ReferenceCache(cache)
+    x_proj = contiguous(x_proj, dtype)
+    B, T, G = x_proj.shape
+    H = G // 3
+    W_h = contiguous(W_h, dtype)
+    has_bias = b_h is not None
+    b_h = contiguous(b_h, dtype) if has_bias else absent(dtype, 1)
+    steps = step_counts(lengths, B, T)
+    h = fresh_state(state0[0], dtype)
+    hs = empty((B, T, H), dtype=dtype)
+    h_prev = empty((B, T, H), dtype=dtype)  # batch-major: the rows of the ∂L/∂W_h GEMM
+    gates = empty((T, 3, B, H), dtype=dtype)  # r, z, n after their nonlinearities
+    a = np.empty((B, G), dtype=dtype)
+    h_new = np.empty((B, H), dtype=dtype)
+    if reset_after:
+        hn = empty((T, B, H), dtype=dtype)  # h_{t-1} W_hn + b_hn
+        _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new)
+    else:
+        hn = empty((B, T, H), dtype=dtype)  # r ⊙ h_{t-1}, batch-major: a GEMM operand
+        _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new)
+    cache = (h_prev, gates, hn, W_h, has_bias, steps, reset_after)
+    return hs, (h,), cache
+
+
+@njit(**JIT)
+def _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new):
+    for t in range(x_proj.shape[1]):
+        save_rows(h, h_prev, t)
+        matmul(h, W_h, a)  # h_{t-1} W_h, all three blocks
+        z = gates[t]
+        gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # r, z
+        _candidate_after(a, x_proj, t, b_h, z[0], hn[t], z[2])  # n
+        _mix(z[1].reshape(-1), z[2].reshape(-1), h.reshape(-1), h_new.reshape(-1))
+        commit_rows(h_new, h, hs, t, steps)
+
+
+@njit(**JIT)
+def _candidate_after(a, x_proj, t, b_h, r, hn, n):
+    """hn = h W_hn + b_hn (cached), then n = tanh(x_proj_n + r ⊙ hn)."""
+    B, H = hn.shape
+    lo = np.uint64(2 * H)
+    for b in range(B):
+        if b_h.size == 0:  # empty: no recurrent bias
+            for j in range(np.uint64(H)):
+                hn[b, j] = a[b, lo + j]
+        else:
+            for j in range(np.uint64(H)):
+                hn[b, j] = a[b, lo + j] + b_h[lo + j]
+        for j in range(np.uint64(H)):
+            n[b, j] = x_proj[b, t, lo + j] + r[b, j] * hn[b, j]
+        for j in range(H):
+            n[b, j] = tanh(n[b, j])
+
+
+@njit(**JIT, inline="always")
+def _mix(z, n, h, h_new):
+    """h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n over all rows."""
+    one = h.dtype.type(1.0)
+    for k in range(h.size):
+        h_new[k] = z[k] * h[k] + (one - z[k]) * n[k]
+
+
+@njit(**JIT)
+def _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new):
+    B, G = a.shape
+    H = G // 3
+    W_rz, W_n = W_h[:, : 2 * H], W_h[:, 2 * H :]
+    for t in range(x_proj.shape[1]):
+        save_rows(h, h_prev, t)
+        matmul(h, W_rz, a[:, : 2 * H])  # h_{t-1} W_hrz
+        z = gates[t]
+        gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # r, z
+        for b in range(B):  # r ⊙ h, zero on padding: it feeds the ∂L/∂W_hn GEMM
+            alive = t < steps[b]
+            for j in range(H):
+                hn[b, t, j] = z[0, b, j] * h[b, j] if alive else 0.0
+        matmul(hn[:, t], W_n, a[:, 2 * H :])  # (r ⊙ h_{t-1}) W_hn
+        gate_pass(a, x_proj, t, b_h, z[2:], 2, TANH)  # n
+        _mix(z[1].reshape(-1), z[2].reshape(-1), h.reshape(-1), h_new.reshape(-1))
+        commit_rows(h_new, h, hs, t, steps)
+
+
+def backward(d_hs, d_state_T, cache) -> CellGrads:
+    if isinstance(cache, ReferenceCache):
+        return reference.backward(d_hs, d_state_T, cache.cache)
+    h_prev, gates, hn, W_h, has_bias, steps, reset_after = cache
+    B, T, H = h_prev.shape
+    G = 3 * H
+    dtype = h_prev.dtype
+    d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
+    dh = upstream_state(d_state_T[0], (B, H), dtype)
+    d_x_proj = empty((B, T, G), dtype=dtype)
+    d_b_h = np.zeros((3, H), dtype=np.float64)
+    work = np.empty((6, B, H), dtype=dtype)
+    rows = B * T
+    W_hT = np.ascontiguousarray(W_h.T)  # (3H, H); products with it run faster than transposed
+    if reset_after:
+        d_rec = empty((B, T, G), dtype=dtype)  # gradient reaching h_{t-1} W_h + b_h
+        _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_rec, d_b_h,
+                        has_bias, work)
+        d_W_h = h_prev.reshape(rows, H).T @ d_rec.reshape(rows, G)
+    else:
+        _backward_before(d_hs, dh, W_hT, steps, h_prev, gates, d_x_proj, d_b_h, has_bias, work)
+        d_flat = d_x_proj.reshape(rows, G)
+        d_W_h = np.empty((H, G), dtype=dtype)
+        np.matmul(h_prev.reshape(rows, H).T, d_flat[:, : 2 * H], out=d_W_h[:, : 2 * H])
+        np.matmul(hn.reshape(rows, H).T, d_flat[:, 2 * H :], out=d_W_h[:, 2 * H :])
+    return CellGrads(d_x_proj, d_W_h, d_b_h.reshape(G).astype(dtype) if has_bias else None, (dh,))
+
+
+@njit(**JIT)
+def _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_rec, d_b_h, has_bias,
+                    work):
+    da, hp, dh_z, dh_rec = work[0:3], work[3], work[4], work[5]  # da = [da_r, da_z, da_n]
+    for t in range(d_x_proj.shape[1] - 1, -1, -1):
+        if d_hs.size:  # empty: no loss on hs
+            add_rows(dh, d_hs, t, steps)
+        z = gates[t]
+        load_rows(h_prev, t, hp)
+        _gates_backward(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), hp.reshape(-1),
+                        dh.reshape(-1), da[0].reshape(-1), da[1].reshape(-1), da[2].reshape(-1))
+        _reset_after_backward(z[0].reshape(-1), hn[t].reshape(-1), da[0].reshape(-1),
+                              da[2].reshape(-1))
+        scatter_blocks(da, d_x_proj, t, steps, 0)
+        _times(da[2].reshape(-1), z[0].reshape(-1), da[2].reshape(-1))  # now da_n ⊙ r
+        scatter_blocks(da, d_rec, t, steps, 0)
+        if has_bias:
+            sum_rows(da, d_b_h, t, steps)
+        _times(dh.reshape(-1), z[1].reshape(-1), dh_z.reshape(-1))
+        matmul(d_rec[:, t], W_hT, dh_rec)  # all three blocks at once
+        update_rows_sum(dh_z, dh_rec, dh, t, steps)
+
+
+@njit(**JIT, inline="always")
+def _gates_backward(r, z, n, hp, dh, da_r, da_z, da_n):
+    """da_n = dh (1 − z)(1 − n²), da_z = dh (h_{t-1} − n) z (1 − z), as in the reference;
+    da_r is left for the variant."""
+    one = dh.dtype.type(1.0)
+    for k in range(dh.size):
+        da_n[k] = dh[k] * (one - z[k]) * (one - n[k] * n[k])
+    for k in range(dh.size):
+        da_z[k] = dh[k] * (hp[k] - n[k]) * z[k] * (one - z[k])
+
+
+@njit(**JIT, inline="always")
+def _reset_after_backward(r, hn, da_r, da_n):
+    """dr = da_n ⊙ (h W_hn + b_hn);  da_r = dr ⊙ r(1 − r)."""
+    one = r.dtype.type(1.0)
+    for k in range(r.size):
+        da_r[k] = da_n[k] * hn[k] * r[k] * (one - r[k])
+
+
+@njit(**JIT, inline="always")
+def _times(x, y, out):
+    for k in range(x.size):
+        out[k] = x[k] * y[k]
+
+
+@njit(**JIT)
+def _backward_before(d_hs, dh, W_hT, steps, h_prev, gates, d_x_proj, d_b_h, has_bias, work):
+    B, T, G = d_x_proj.shape
+    H = G // 3
+    W_rzT, W_nT = W_hT[: 2 * H], W_hT[2 * H :]
+    da, hp, dh_new, d_rh = work[0:3], work[3], work[4], work[5]
+    for t in range(T - 1, -1, -1):
+        if d_hs.size:  # empty: no loss on hs
+            add_rows(dh, d_hs, t, steps)
+        z = gates[t]
+        load_rows(h_prev, t, hp)
+        _gates_backward(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), hp.reshape(-1),
+                        dh.reshape(-1), da[0].reshape(-1), da[1].reshape(-1), da[2].reshape(-1))
+        scatter_blocks(da[1:], d_x_proj, t, steps, 1)
+        matmul(d_x_proj[:, t, 2 * H :], W_nT, d_rh)  # d(r ⊙ h) = da_n W_hnᵀ
+        _reset_before_backward(z[0].reshape(-1), z[1].reshape(-1), hp.reshape(-1),
+                               dh.reshape(-1), d_rh.reshape(-1), da[0].reshape(-1),
+                               dh_new.reshape(-1))
+        scatter_blocks(da[:1], d_x_proj, t, steps, 0)
+        if has_bias:
+            sum_rows(da, d_b_h, t, steps)
+        matmul(d_x_proj[:, t, : 2 * H], W_rzT, d_rh)  # [da_r da_z] W_hrzᵀ
+        update_rows_sum(dh_new, d_rh, dh, t, steps)
+
+
+@njit(**JIT, inline="always")
+def _reset_before_backward(r, z, hp, dh, d_rh, da_r, dh_new):
+    """dr = d(r⊙h) ⊙ h_{t-1}, da_r = dr ⊙ r(1 − r); h_{t-1} collects dh ⊙ z + d(r⊙h) ⊙ r."""
+    one = dh.dtype.type(1.0)
+    for k in range(dh.size):
+        da_r[k] = d_rh[k] * hp[k] * r[k] * (one - r[k])
+    for k in range(dh.size):
+        dh_new[k] = dh[k] * z[k] + d_rh[k] * r[k]

@@ -1,0 +1,147 @@
+"""Compiled LSTM: the same contract and results as rnnkit.cells.lstm (gate order i, f, g, o).
+The equations and their derivation live in that file; this one only makes them fast, with the
+pieces described in kernels._common:
+
+  * One compiled loop over time. A step is one BLAS call, h_{t-1} @ W_h (B, 4H), then a few
+    vectorised passes over the batch: gate_pass adds x_proj and b_h and applies σ/tanh into
+    the cache's gate blocks, _cell forms c_t, tanh(c_t) and h_t, commit_rows writes hs and the
+    state (padded rows keep theirs). Python does nothing per step.
+  * Cache layout for the passes: gates (T, 4, B, H) and tanh_c, c_{t-1} (T, B, H), so each
+    gate of a step is one contiguous (B, H) block; h_{t-1} batch-major (B, T, H), the row
+    order of d_x_proj, so that ∂L/∂W_h = Σ_t h_{t-1}ᵀ da_t is one GEMM over all B·T rows
+    after the backward loop.
+  * Backward keeps only the recurrence in its loop: _cell_backward gives the four da blocks and
+    dc ⊙ f, scatter_blocks writes da_t into d_x_proj, and BLAS gives ∂L/∂h_{t-1} = da_t W_hᵀ.
+    ∂L/∂b_h is summed per step while da_t is in cache.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rnnkit.cells import lstm as reference
+from rnnkit.cells._common import CellGrads
+from rnnkit.kernels._blas import matmul
+from rnnkit.kernels._buffers import empty
+from rnnkit.kernels._common import (
+    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype,
+    contiguous, copy_flat, fresh_state, gate_pass, save_rows, scatter_blocks, step_counts,
+    sum_rows, tanh, update_rows, upstream_state,
+)
+
+GATES = reference.GATES
+STATE_SIZE = reference.STATE_SIZE
+
+
+def forward(x_proj, state0, W_h, b_h, lengths):
+    """Run the cell over x_proj (B, T, 4H); returns hs (B, T, H), (h_T, c_T), cache."""
+    dtype = common_float_dtype(x_proj, W_h, b_h, *state0)
+    if dtype is None:
+        hs, state_T, cache = reference.forward(x_proj, state0, W_h, b_h, lengths)
+        return hs, state_T, ReferenceCache(cache)
+    x_proj = contiguous(x_proj, dtype)
+    B, T, G = x_proj.shape
+    H = G // 4
+    W_h = contiguous(W_h, dtype)
+    has_bias = b_h is not None
+    b_h = contiguous(b_h, dtype) if has_bias else absent(dtype, 1)
+    steps = step_counts(lengths, B, T)
+    h, c = (fresh_state(s, dtype) for s in state0)
+    hs = empty((B, T, H), dtype=dtype)
+    h_prev = empty((B, T, H), dtype=dtype)  # batch-major: the rows of the ∂L/∂W_h GEMM
+    c_prev = empty((T, B, H), dtype=dtype)
+    gates = empty((T, 4, B, H), dtype=dtype)  # i, f, g, o after their nonlinearities
+    tanh_c = empty((T, B, H), dtype=dtype)
+    _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c,
+                  np.empty((B, G), dtype=dtype), np.empty((2, B, H), dtype=dtype))
+    cache = (h_prev, c_prev, gates, tanh_c, W_h, has_bias, steps)
+    return hs, (h, c), cache
+
+
+@njit(**JIT)
+def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c, a, new):
+    T = x_proj.shape[1]
+    for t in range(T):
+        save_rows(h, h_prev, t)
+        copy_flat(c, c_prev[t])
+        matmul(h, W_h, a)  # h_{t-1} W_h (B, 4H)
+        z = gates[t]
+        gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # i, f: one (B, H) block per gate
+        gate_pass(a, x_proj, t, b_h, z[2:3], 2, TANH)  # g
+        gate_pass(a, x_proj, t, b_h, z[3:], 3, SIGMOID)  # o
+        _cell(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), z[3].reshape(-1),
+              c.reshape(-1), tanh_c[t].reshape(-1), new[0].reshape(-1), new[1].reshape(-1))
+        update_rows(new[0], c, t, steps)
+        commit_rows(new[1], h, hs, t, steps)
+
+
+@njit(**JIT, inline="always")
+def _cell(i, f, g, o, c, tanh_c, c_new, h_new):
+    """c_t = f ⊙ c_{t-1} + i ⊙ g,  h_t = o ⊙ tanh(c_t), over all rows (flat; few arrays per loop)."""
+    for k in range(c.size):
+        c_new[k] = f[k] * c[k] + i[k] * g[k]
+    for k in range(c.size):
+        tanh_c[k] = tanh(c_new[k])
+    for k in range(c.size):
+        h_new[k] = o[k] * tanh_c[k]
+
+
+def backward(d_hs, d_state_T, cache) -> CellGrads:
+    if isinstance(cache, ReferenceCache):
+        return reference.backward(d_hs, d_state_T, cache.cache)
+    h_prev, c_prev, gates, tanh_c, W_h, has_bias, steps = cache
+    B, T, H = h_prev.shape
+    G = 4 * H
+    dtype = h_prev.dtype
+    d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
+    dh = upstream_state(d_state_T[0], (B, H), dtype)
+    dc = upstream_state(d_state_T[1], (B, H), dtype)
+    d_x_proj = empty((B, T, G), dtype=dtype)
+    d_b_h = np.zeros((4, H), dtype=np.float64)
+    W_hT = np.ascontiguousarray(W_h.T)  # (4H, H); products with it run faster than transposed
+    _backward_loop(d_hs, dh, dc, W_hT, steps, c_prev, gates, tanh_c, d_x_proj, d_b_h, has_bias,
+                   np.empty((4, B, H), dtype=dtype), np.empty((3, B, H), dtype=dtype))
+    d_W_h = h_prev.reshape(B * T, H).T @ d_x_proj.reshape(B * T, G)
+    return CellGrads(d_x_proj, d_W_h, d_b_h.reshape(G).astype(dtype) if has_bias else None,
+                     (dh, dc))
+
+
+@njit(**JIT)
+def _backward_loop(d_hs, dh, dc, W_hT, steps, c_prev, gates, tanh_c, d_x_proj, d_b_h, has_bias,
+                   da, work):
+    T = d_x_proj.shape[1]
+    dc_t, dc_new, dh_new = work[0], work[1], work[2]
+    for t in range(T - 1, -1, -1):
+        if d_hs.size:  # empty: no loss on hs
+            add_rows(dh, d_hs, t, steps)
+        z = gates[t]
+        _cell_backward(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), z[3].reshape(-1),
+                       tanh_c[t].reshape(-1), c_prev[t].reshape(-1), dh.reshape(-1),
+                       dc.reshape(-1), dc_t.reshape(-1), dc_new.reshape(-1),
+                       da[0].reshape(-1), da[1].reshape(-1), da[2].reshape(-1), da[3].reshape(-1))
+        scatter_blocks(da, d_x_proj, t, steps, 0)
+        if has_bias:
+            sum_rows(da, d_b_h, t, steps)
+        update_rows(dc_new, dc, t, steps)
+        matmul(d_x_proj[:, t], W_hT, dh_new)  # da_t W_hᵀ
+        update_rows(dh_new, dh, t, steps)
+
+
+@njit(**JIT, inline="always")
+def _cell_backward(i, f, g, o, tanh_c, c_prev, dh, dc, dc_t, dc_new, da_i, da_f, da_g, da_o):
+    """The reference's gate derivatives over all rows (flat; padded rows are discarded later),
+    in the data's dtype and the reference's order of operations."""
+    one = dh.dtype.type(1.0)
+    for k in range(dh.size):
+        dc_t[k] = dc[k] + dh[k] * o[k] * (one - tanh_c[k] * tanh_c[k])
+    for k in range(dh.size):
+        da_i[k] = dc_t[k] * g[k] * i[k] * (one - i[k])
+    for k in range(dh.size):
+        da_f[k] = dc_t[k] * c_prev[k] * f[k] * (one - f[k])
+    for k in range(dh.size):
+        da_g[k] = dc_t[k] * i[k] * (one - g[k] * g[k])
+    for k in range(dh.size):
+        da_o[k] = dh[k] * tanh_c[k] * o[k] * (one - o[k])
+    for k in range(dh.size):
+        dc_new[k] = dc_t[k] * f[k]

@@ -1,0 +1,121 @@
+"""Compiled simple RNN: the same contract and results as rnnkit.cells.rnn (φ = tanh, relu or
+sigmoid). The equations and their derivation live in that file; this one only makes them fast,
+with the pieces described in kernels._common:
+
+  * One compiled loop over time. A step is one BLAS call, h_{t-1} @ W_h, then gate_pass adds
+    x_proj and b_h and applies φ into the cache, and commit_rows writes hs and the state
+    (padded rows keep theirs). Python does nothing per step.
+  * The cache keeps y = φ(a_t) time-major (T, 1, B, H), one contiguous block per step, and
+    h_{t-1} batch-major (B, T, H), the row order of d_x_proj, so that ∂L/∂W_h = Σ_t h_{t-1}ᵀ da_t
+    is one GEMM over all B·T rows after the backward loop.
+  * Backward keeps only the recurrence in its loop: da_t = dh ⊙ φ'(y) in one flat pass, then
+    BLAS for ∂L/∂h_{t-1} = da_t W_hᵀ. ∂L/∂b_h is summed per step while da_t is in cache.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rnnkit.cells import rnn as reference
+from rnnkit.cells._common import CellGrads, activation
+from rnnkit.kernels._blas import matmul
+from rnnkit.kernels._buffers import empty
+from rnnkit.kernels._common import (
+    JIT, LINEAR, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows,
+    common_float_dtype, contiguous, fresh_state, gate_pass, save_rows, scatter_blocks,
+    step_counts, sum_rows, update_rows, upstream_state,
+)
+
+GATES = reference.GATES
+STATE_SIZE = reference.STATE_SIZE
+RELU = 3  # beside _common's LINEAR, SIGMOID, TANH
+_CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID}
+
+
+def forward(x_proj, state0, W_h, b_h, lengths, *, activation_name: str = "tanh"):
+    """Run the cell over x_proj (B, T, H); returns hs (B, T, H), (h_T,), cache."""
+    activation(activation_name)  # the reference's error for unknown names
+    dtype = common_float_dtype(x_proj, W_h, b_h, *state0)
+    if dtype is None:
+        hs, state_T, cache = reference.forward(x_proj, state0, W_h, b_h, lengths,
+                                               activation_name=activation_name)
+        return hs, state_T, ReferenceCache(cache)
+    x_proj = contiguous(x_proj, dtype)
+    B, T, H = x_proj.shape
+    W_h = contiguous(W_h, dtype)
+    has_bias = b_h is not None
+    b_h = contiguous(b_h, dtype) if has_bias else absent(dtype, 1)
+    steps = step_counts(lengths, B, T)
+    act = _CODES[activation_name]
+    h = fresh_state(state0[0], dtype)
+    hs = empty((B, T, H), dtype=dtype)
+    h_prev = empty((B, T, H), dtype=dtype)  # batch-major: the rows of the ∂L/∂W_h GEMM
+    y = empty((T, 1, B, H), dtype=dtype)  # φ(a_t) on every row, padding included
+    _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, np.empty((B, H), dtype=dtype))
+    return hs, (h,), (h_prev, y, W_h, has_bias, steps, act)
+
+
+@njit(**JIT)
+def _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, a):
+    for t in range(x_proj.shape[1]):
+        save_rows(h, h_prev, t)
+        matmul(h, W_h, a)  # h_{t-1} W_h
+        gate_pass(a, x_proj, t, b_h, y[t], 0, LINEAR if act == RELU else act)  # φ(a_t)
+        if act == RELU:
+            relu_flat(y[t])
+        commit_rows(y[t, 0], h, hs, t, steps)
+
+
+@njit(**JIT)
+def relu_flat(v):
+    f = v.reshape(-1)
+    zero = f.dtype.type(0.0)
+    for k in range(f.size):
+        f[k] = max(f[k], zero)
+
+
+def backward(d_hs, d_state_T, cache) -> CellGrads:
+    if isinstance(cache, ReferenceCache):
+        return reference.backward(d_hs, d_state_T, cache.cache)
+    h_prev, y, W_h, has_bias, steps, act = cache
+    B, T, H = h_prev.shape
+    dtype = y.dtype
+    d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
+    dh = upstream_state(d_state_T[0], (B, H), dtype)
+    d_x_proj = empty((B, T, H), dtype=dtype)
+    d_b_h = np.zeros((1, H), dtype=np.float64)
+    W_hT = np.ascontiguousarray(W_h.T)  # (H, H); products with it run faster than transposed
+    _backward_loop(d_hs, dh, W_hT, steps, act, y, d_x_proj, d_b_h, has_bias,
+                   np.empty((2, B, H), dtype=dtype))
+    d_W_h = h_prev.reshape(B * T, H).T @ d_x_proj.reshape(B * T, H)
+    return CellGrads(d_x_proj, d_W_h, d_b_h[0].astype(dtype) if has_bias else None, (dh,))
+
+
+@njit(**JIT)
+def _backward_loop(d_hs, dh, W_hT, steps, act, y, d_x_proj, d_b_h, has_bias, work):
+    da, dh_new = work[:1], work[1]
+    for t in range(d_x_proj.shape[1] - 1, -1, -1):
+        if d_hs.size:  # empty: no loss on hs
+            add_rows(dh, d_hs, t, steps)
+        _da(dh.reshape(-1), y[t].reshape(-1), da.reshape(-1), act)
+        scatter_blocks(da, d_x_proj, t, steps, 0)
+        if has_bias:
+            sum_rows(da, d_b_h, t, steps)
+        matmul(d_x_proj[:, t], W_hT, dh_new)  # da_t W_hᵀ
+        update_rows(dh_new, dh, t, steps)
+
+
+@njit(**JIT, inline="always")
+def _da(dh, y, da, act):
+    """da = dh ⊙ φ'(a), φ' written in terms of the output y as in the reference."""
+    zero, one = dh.dtype.type(0.0), dh.dtype.type(1.0)
+    if act == TANH:
+        for k in range(dh.size):
+            da[k] = dh[k] * (one - y[k] * y[k])
+    elif act == RELU:
+        for k in range(dh.size):
+            da[k] = dh[k] if y[k] > zero else zero
+    else:
+        for k in range(dh.size):
+            da[k] = dh[k] * (y[k] * (one - y[k]))

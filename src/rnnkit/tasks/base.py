@@ -1,0 +1,309 @@
+"""The task interface: everything ``rnnkit train TASK`` needs to know about one task.
+
+A task turns its shipped (or generated) data into arrays, builds and compiles a good default
+model, trains it, scores it on held-out data and, for ``rnnkit predict``, turns user text into
+model inputs and model outputs back into text. The command line only talks to this interface,
+so a new task is one module with one ``Task`` subclass, registered in ``rnnkit.tasks``.
+
+Contract (a subclass sets the class attributes and overrides the methods marked *)::
+
+    name: str                    CLI name, e.g. "names", "binary-subtraction"
+    pattern: str                 "many-to-one classification", "seq2seq", ...
+    data: str                    where the data come from
+    size: str                    how big they are (samples, steps, features)
+    kind: str                    "classification" | "binary" | "regression" | "density" | "seq2seq"
+    reference: str               the number the notes / paper report, if any
+    monitor: str                 validation log that picks the best checkpoint ("val_accuracy", "val_loss", ...)
+    options: tuple[Option, ...]  task settings (--subset, --horizon, ...): name, default, choices, type
+
+    defaults(options) -> dict            * hyperparameters (HParams fields) that give a good model
+    load(options, seed) -> TaskData      * train / val / test splits plus JSON-able `meta`
+    build_model(hp, meta) -> Model       * a compiled model (Sequential, or an encoder-decoder)
+    fit(model, data, hp, callbacks, verbose) -> History      train on data.train, validate on data.val
+    evaluate(model, data, split="test") -> dict[str, float]  held-out metrics (default: model.evaluate)
+    class_names(meta) -> list | None      classifiers: the names behind the class indices
+    predicted_classes(model, data, split) -> (y_true, y_pred) | None   for the confusion matrix
+    encode_inputs(inputs, meta) -> (x, lengths)              * user strings -> a model input batch
+    decode_outputs(outputs, inputs, meta, top_k) -> list[str] * model outputs -> one line per input
+
+Data. ``TaskData.train/val/test`` are ``Split(x, y, lengths, extra)``: ``x`` is what the model
+reads, (N, T, F) floats or (N, T) integer ids, ``y`` the targets ((N, C), (N,) labels, or
+(N, T, ...) for an output per step), ``lengths`` (N,) the real length of each padded ``x`` (None
+when all are T). Seq2seq tasks put the SOURCE sequences in ``x``/``lengths`` and the TARGET
+sequences in ``y`` with their lengths in ``extra["y_lengths"]`` (teacher-forcing inputs, if the
+model needs them, also in ``extra``), and override ``fit``/``evaluate`` where the default
+``model.fit(x, y, lengths=...)`` does not fit. ``meta`` is a JSON-able dict holding what
+prediction needs without reloading the data (class names, alphabets, vocabularies,
+normalisation constants, the input shape); the CLI stores it in the run's ``config.json``.
+
+Every random choice comes from the ``seed`` passed to ``load`` and from ``hp.seed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CELLS", "HParams", "Option", "Split", "Task", "TaskData", "stratified_split"]
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+@dataclass
+class Split:
+    """N examples: x (N, T, F) or (N, T) ids, y targets, lengths (N,) or None, extra arrays."""
+
+    x: Any
+    y: Any
+    lengths: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass
+class TaskData:
+    train: Split
+    val: Split
+    test: Split
+    meta: dict  # JSON-able; stored with the run, handed to build_model / encode / decode
+
+
+@dataclass(frozen=True)
+class Option:
+    """A task setting such as ``--subset``: its type, default, allowed values and help."""
+
+    name: str
+    default: Any
+    help: str
+    choices: tuple | None = None
+    type: type = str
+
+    def parse(self, value):
+        """A value from the command line (string) or from Python -> the checked typed value."""
+        if value is None:
+            return self.default
+        try:
+            if self.type is bool and isinstance(value, str):
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError
+                typed = value.lower() in ("1", "true", "yes")
+            else:
+                typed = self.type(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"option {self.name}: {value!r} is not a valid {self.type.__name__}") from None
+        if self.choices is not None and typed not in self.choices:
+            shown = ", ".join(str(c) for c in self.choices)
+            raise ValueError(f"option {self.name}: {value!r} is not one of {shown}")
+        return typed
+
+
+@dataclass
+class HParams:
+    """The training settings every task understands (the ``rnnkit train`` options)."""
+
+    cell: str = "gru"  # rnn | lstm | gru
+    hidden: int = 64  # units per direction and layer
+    layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0  # between stacked layers and before the output layer
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
+    optimizer: str = "adam"  # sgd | rmsprop | adam | adamw
+    weight_decay: float = 0.0  # adamw only
+    clipnorm: float | None = 5.0
+    clipvalue: float | None = None
+    seed: int = 0
+    batching: str = "padded"  # padded | bucket
+    patience: int | None = None  # early stopping on the monitored value; None = off
+    embedding: int = 32  # token tasks: embedding width
+
+    @classmethod
+    def fields(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes) -> "HParams":
+        unknown = set(changes) - set(self.fields())
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; known: {list(self.fields())}")
+        return dataclasses.replace(self, **changes).checked()
+
+    def checked(self) -> "HParams":
+        from rnnkit import optim
+        from rnnkit.training.data import BATCHING_MODES
+
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        for name in ("hidden", "layers", "epochs", "batch_size", "embedding"):
+            value = getattr(self, name)
+            least = 0 if name == "epochs" else 1
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+                raise ValueError(f"{name.replace('_', '-')} must be an integer >= {least}, got {value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr-decay must lie in (0, 1], got {self.lr_decay!r}")
+        if self.optimizer.lower() not in optim.OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(sorted(optim.OPTIMIZERS))}, got {self.optimizer!r}")
+        for name in ("clipnorm", "clipvalue"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight-decay must be >= 0, got {self.weight_decay!r}")
+        if self.batching not in BATCHING_MODES:
+            raise ValueError(f"batching must be one of {', '.join(BATCHING_MODES)}, got {self.batching!r}")
+        if self.patience is not None and self.patience < 0:
+            raise ValueError(f"patience must be >= 0, got {self.patience!r}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class Task:
+    """Base class; see the module docstring for the contract."""
+
+    name = ""
+    pattern = ""
+    data = ""
+    size = ""
+    kind = "classification"
+    reference = ""
+    monitor = "val_loss"
+    options: tuple[Option, ...] = ()
+
+    # -- settings ---------------------------------------------------------------------------
+    def parse_options(self, given: dict | None = None) -> dict:
+        """Task options with defaults filled in; ValueError for an unknown option or bad value."""
+        given = {k: v for k, v in (given or {}).items() if v is not None}
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            have = ", ".join(f"--{o.replace('_', '-')}" for o in known) or "none"
+            raise ValueError(f"task {self.name} has no option {', '.join(unknown)} (its options: {have})")
+        return {name: option.parse(given.get(name)) for name, option in known.items()}
+
+    def defaults(self, options: dict) -> dict:
+        """HParams fields that differ from HParams() for this task (given the task options)."""
+        return {}
+
+    def hparams(self, options: dict, **overrides) -> HParams:
+        """The task's default hyperparameters with `overrides` (None values ignored) applied."""
+        chosen = {**self.defaults(options), **{k: v for k, v in overrides.items() if v is not None}}
+        return HParams().replace(**chosen)
+
+    # -- data and model ---------------------------------------------------------------------
+    def load(self, options: dict, seed: int = 0) -> TaskData:
+        raise NotImplementedError
+
+    def build_model(self, hp: HParams, meta: dict):
+        raise NotImplementedError
+
+    def compile(self, model, hp: HParams, loss: str, metrics: Sequence[str]):
+        """Compile with the optimizer, learning rate and clipping of `hp`."""
+        from rnnkit.optim import ExponentialDecay
+
+        options = {"lr": hp.lr if hp.lr_decay == 1 else ExponentialDecay(hp.lr, rate=hp.lr_decay)}
+        if hp.optimizer.lower() == "adamw":
+            options["weight_decay"] = hp.weight_decay
+        model.compile(hp.optimizer, loss=loss, metrics=list(metrics), clipnorm=hp.clipnorm,
+                      clipvalue=hp.clipvalue, **options)
+        return model
+
+    def fit(self, model, data: TaskData, hp: HParams, callbacks=(), verbose: int = 1):
+        train, val = data.train, data.val
+        return model.fit(train.x, train.y, lengths=train.lengths, batch_size=hp.batch_size, epochs=hp.epochs,
+                         validation_data=(val.x, val.y, val.lengths), batching=hp.batching,
+                         callbacks=list(callbacks), verbose=verbose)
+
+    def split(self, data: TaskData, name: str) -> Split:
+        if name not in ("train", "val", "test"):
+            raise ValueError(f"split must be train, val or test, got {name!r}")
+        return getattr(data, name)
+
+    def evaluate(self, model, data: TaskData, split: str = "test") -> dict[str, float]:
+        part = self.split(data, split)
+        return model.evaluate(part.x, part.y, lengths=part.lengths)
+
+    # -- classifiers ------------------------------------------------------------------------
+    def class_names(self, meta: dict) -> list[str] | None:
+        return meta.get("classes") if self.kind == "classification" else None
+
+    def predicted_classes(self, model, data: TaskData, split: str = "test"):
+        """(y_true, y_pred) integer labels of the real outputs, for the confusion matrix; or None."""
+        if self.class_names(data.meta) is None:
+            return None
+        part = self.split(data, split)
+        scores = model.predict(part.x, lengths=part.lengths)
+        y_true = np.asarray(part.y)
+        if scores.ndim == 3:  # an output per step: keep the real steps
+            T = scores.shape[1]
+            real = np.ones(scores.shape[:2], bool) if part.lengths is None else \
+                np.arange(T)[None, :] < np.asarray(part.lengths)[:, None]
+            return y_true[:, :T][real], scores.argmax(-1)[real]
+        return y_true, scores.argmax(-1)
+
+    # -- prediction -------------------------------------------------------------------------
+    def encode_inputs(self, inputs: Sequence[str], meta: dict):
+        raise NotImplementedError(f"task {self.name} has no predict support")
+
+    def decode_outputs(self, outputs: np.ndarray, inputs: Sequence[str], meta: dict, top_k: int = 3) -> list[str]:
+        raise NotImplementedError(f"task {self.name} has no predict support")
+
+    def predict(self, model, inputs: Sequence[str], meta: dict, top_k: int = 3) -> list[str]:
+        """User strings -> one line of text per input."""
+        if not inputs:
+            raise ValueError("give at least one input to predict")
+        x, lengths = self.encode_inputs(inputs, meta)
+        outputs = model.predict(x, lengths=lengths)
+        return self.decode_outputs(outputs, inputs, meta, top_k)
+
+
+# -- helpers shared by task modules ---------------------------------------------------------
+def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (keep, held) with round(fraction * count) of every label held out, both sorted."""
+    labels = np.asarray(labels)
+    held = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        n = int(round(fraction * len(members)))
+        held.extend(rng.permutation(members)[:n])
+    held = np.sort(np.array(held, dtype=np.int64))
+    keep = np.setdiff1d(np.arange(len(labels)), held)
+    return keep, held
+
+
+def top_k_text(probabilities: np.ndarray, names: Sequence[str], k: int) -> str:
+    """'Japanese 0.97, Chinese 0.02, Korean 0.01' for one probability vector."""
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return ", ".join(f"{names[i]} {probabilities[i]:.2f}" for i in order)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def recurrent_block(hp: HParams, return_sequences: bool, dtype=np.float32):
+    """The recurrent part of a default model: `hp.layers` layers of `hp.cell`, maybe bidirectional."""
+    from rnnkit.layers import stacked
+
+    return stacked(hp.cell, hp.hidden, hp.layers, bidirectional=hp.bidirectional, dropout=hp.dropout,
+                   return_sequences=return_sequences, dtype=dtype)

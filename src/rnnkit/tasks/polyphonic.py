@@ -1,0 +1,102 @@
+"""Polyphonic music (Chung et al. 2014, cited by notes seed 003): predict the next frame of a
+piano roll, 88 independent Bernoulli outputs per step (many-to-many).
+
+Data: the Boulanger-Lewandowski splits of JSB Chorales and Nottingham
+(``rnnkit.datasets.polyphonic``): the official train / valid / test sets. Sequence b of T_b
+frames gives T_b - 1 steps, x = frames[:-1], y = frames[1:].
+Model: recurrent layer(s) -> dropout -> Dense(88) per step, sigmoid cross-entropy.
+Metric: ``nll``, the negative log-likelihood per frame summed over the 88 keys, in nats,
+averaged over every predicted frame of the split (Chung et al. 2014, Table 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import Sequential
+from rnnkit.datasets import polyphonic as poly
+from rnnkit.layers import Dense, Dropout
+from rnnkit.tasks.base import HParams, Split, Task, TaskData, recurrent_block, sigmoid
+
+_INFO = {
+    "jsb-chorales": dict(dataset="jsb_chorales", size="229 / 76 / 77 chorales, 13.8k train frames, T <= 160",
+                         reference="Chung et al. 2014 test NLL: GRU 8.54, LSTM 8.67, tanh 9.10"),
+    "nottingham": dict(dataset="nottingham", size="694 / 173 / 170 tunes, 177k train frames, T <= 1,793",
+                       reference="Chung et al. 2014 test NLL: GRU 3.23, LSTM 3.20, tanh 3.13"),
+}
+
+
+def _parse_frames(text: str) -> np.ndarray:
+    """'60,64,67 62,65' -> (T, 88) 0/1 frames (MIDI pitches 21..108; '-' or '' is a silent frame)."""
+    frames = []
+    for chunk in text.split():
+        frame = np.zeros(poly.NUM_KEYS, np.float32)
+        for p in filter(None, chunk.strip("-").split(",")):
+            try:
+                pitch = int(p)
+            except ValueError:
+                pitch = -1
+            if not poly.LOWEST_PITCH <= pitch < poly.LOWEST_PITCH + poly.NUM_KEYS:
+                raise ValueError(f"frames must hold MIDI pitches 21..108 separated by commas, got {p!r} in {text!r}")
+            frame[pitch - poly.LOWEST_PITCH] = 1
+        frames.append(frame)
+    if not frames:
+        raise ValueError(f"give frames as pitch lists separated by spaces, e.g. '60,64,67 62,65', got {text!r}")
+    return np.stack(frames)
+
+
+class Polyphonic(Task):
+    kind = "density"
+    pattern = "many-to-many, 88 Bernoulli outputs (next frame)"
+    monitor = "val_loss"
+
+    def __init__(self, name: str):
+        info = _INFO[name]
+        self.name = name
+        self.dataset = info["dataset"]
+        self.data = f"{name} piano rolls, Boulanger-Lewandowski et al. 2012 splits"
+        self.size = info["size"]
+        self.reference = info["reference"]
+
+    def defaults(self, options):
+        if self.dataset == "nottingham":
+            return dict(cell="gru", hidden=128, dropout=0.3, epochs=30, batch_size=16, lr=2e-3, batching="padded")
+        return dict(cell="gru", hidden=128, dropout=0.3, epochs=60, batch_size=8, lr=2e-3)
+
+    def load(self, options, seed=0):
+        rolls = poly.load(self.dataset)
+        parts = {}
+        for split, key in (("train", "train"), ("val", "valid"), ("test", "test")):
+            x, y, lengths = poly.next_frame_pairs(rolls[key], dtype=np.float32)
+            parts[split] = Split(x, y, lengths)
+        return TaskData(parts["train"], parts["val"], parts["test"], {"input_shape": [None, poly.NUM_KEYS]})
+
+    def build_model(self, hp: HParams, meta):
+        layers = [recurrent_block(hp, return_sequences=True)]
+        if hp.dropout:
+            layers.append(Dropout(hp.dropout))
+        layers.append(Dense(poly.NUM_KEYS))
+        model = Sequential(layers, seed=hp.seed, dtype=np.float32, input_shape=tuple(meta["input_shape"]))
+        return self.compile(model, hp, "binary_crossentropy", ["bernoulli_nll"])
+
+    def evaluate(self, model, data, split="test"):
+        logs = super().evaluate(model, data, split)
+        return {"nll": logs["bernoulli_nll"], "loss": logs["loss"]}
+
+    def encode_inputs(self, inputs, meta):
+        rolls = [_parse_frames(s) for s in inputs]
+        lengths = np.array([len(r) for r in rolls])
+        x = np.zeros((len(rolls), lengths.max(), poly.NUM_KEYS), np.float32)
+        for i, r in enumerate(rolls):
+            x[i, : len(r)] = r
+        return x, lengths
+
+    def decode_outputs(self, outputs, inputs, meta, top_k=3):
+        lines = []
+        for s, out in zip(inputs, outputs):
+            T = len(s.split())
+            p = sigmoid(np.asarray(out[T - 1], np.float64))
+            order = np.argsort(-p)[: max(top_k, 4)]
+            likely = ", ".join(f"{k + poly.LOWEST_PITCH} {p[k]:.2f}" for k in order)
+            lines.append(f"{s}  ->  next frame, most likely pitches: {likely}")
+        return lines

@@ -1,0 +1,140 @@
+"""The command line through typer's CliRunner (and once through `python -m rnnkit`): the task
+list, a tiny training run writing every artifact, evaluate / predict / summary on it, and the
+one-line errors a user meets."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from rnnkit import tasks
+from rnnkit.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def names_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "names-tiny"
+    result = invoke("train", "names", "--epochs", 2, "--hidden", 16, "--out", folder, "-v", 0)
+    assert result.exit_code == 0, result.output
+    return folder, result
+
+
+def test_tasks_lists_every_task_with_its_pattern():
+    result = invoke("tasks")
+    assert result.exit_code == 0
+    for task in tasks.TASKS.values():
+        assert re.search(rf"^{re.escape(task.name)}\s+{re.escape(task.pattern)}", result.stdout, re.M)
+    assert "--subset aiedu10|all18" in result.stdout
+
+
+def test_train_writes_every_artifact_and_prints_test_accuracy(names_run):
+    folder, result = names_run
+    for name in ("model.safetensors", "config.json", "history.csv", "curves.png", "confusion_matrix.png", "results.json"):
+        assert (folder / name).is_file(), name
+    assert (folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads((folder / "results.json").read_text())
+    assert 0.0 <= results["test"]["accuracy"] <= 1.0 and results["epochs_run"] == 2
+    assert len(results["confusion_matrix"]["counts"]) == 10
+    config = json.loads((folder / "config.json").read_text())
+    assert config["task"] == "names" and config["options"]["subset"] == "aiedu10"
+    assert config["hparams"]["hidden"] == 16 and config["hparams"]["epochs"] == 2
+    history = (folder / "history.csv").read_text().splitlines()
+    assert history[0].split(",") == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"] and len(history) == 3
+    assert re.search(r"test accuracy: \d+\.\d\d %", result.stdout)
+
+
+def test_regression_run_has_no_confusion_matrix(tmp_path):
+    result = invoke("train", "echo", "--epochs", 2, "--out", tmp_path / "echo", "-v", 0)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "echo" / "results.json").is_file()
+    assert not (tmp_path / "echo" / "confusion_matrix.png").exists()
+    assert "test R²" in result.stdout
+
+
+def test_predict_prints_top3_languages_with_probabilities(names_run):
+    folder, _ = names_run
+    result = invoke("predict", folder, "Nakamura", "Schmidt")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["Nakamura", "Schmidt"]
+    classes = json.loads((folder / "config.json").read_text())["meta"]["classes"]
+    for line in lines:
+        pairs = re.findall(r"(\w+) (\d\.\d\d)", line.split(None, 1)[1])
+        assert len(pairs) == 3 and all(lang in classes for lang, _ in pairs)
+        probs = [float(p) for _, p in pairs]
+        assert probs == sorted(probs, reverse=True) and sum(probs) <= 1.02
+
+
+def test_evaluate_and_summary_of_a_run(names_run):
+    folder, _ = names_run
+    saved = json.loads((folder / "results.json").read_text())["test"]["accuracy"]
+    result = invoke("evaluate", folder)
+    assert result.exit_code == 0, result.output
+    assert f"test accuracy: {100 * saved:.2f} %" in result.stdout
+    result = invoke("summary", folder)
+    assert result.exit_code == 0 and "Total params" in result.stdout
+
+
+def test_summary_of_a_task_default_model():
+    result = invoke("summary", "binary-subtraction", "--cell", "lstm")
+    assert result.exit_code == 0, result.output
+    assert "LSTM" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["train", "nosuchtask"], ["unknown task 'nosuchtask'", "names", "mnist-rows"]),
+        (["train", "names", "--cell", "transformer"], ["--cell", "transformer"]),
+        (["train", "names", "--epochs", "many"], ["--epochs", "integer"]),
+        (["train", "names", "--dropout", "1.5"], ["--dropout"]),
+        (["train", "names", "--subset", "all99"], ["subset", "all99", "aiedu10"]),
+        (["train", "mnist-rows", "--horizon", "4"], ["mnist-rows", "horizon"]),
+        (["train", "names", "-o", "nonsense"], ["KEY=VALUE"]),
+        (["predict", "no/such/run", "Smith"], ["not a run folder"]),
+        (["summary", "nosuchtask"], ["unknown task"]),
+    ],
+)
+def test_bad_input_gives_a_one_line_error(args, fragments):
+    assert_one_line_error(invoke(*args), *fragments)
+
+
+def test_unwritable_output_folder_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = invoke("train", "echo", "--epochs", 1, "--out", blocker / "run", "-v", 0)
+    assert_one_line_error(result, "cannot write to the output folder")
+
+
+def test_predict_rejects_bad_input_in_one_line(names_run):
+    folder, _ = names_run
+    assert_one_line_error(invoke("predict", folder, "R2D2"), "R2D2")
+
+
+def test_python_dash_m_rnnkit_and_its_one_line_error():
+    ok = subprocess.run([sys.executable, "-m", "rnnkit", "tasks"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "binary-subtraction" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "rnnkit", "train", "nope"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == [bad.stderr.strip()] and "unknown task 'nope'" in bad.stderr

@@ -1,0 +1,87 @@
+"""rnnkit.gradcheck: passes on the real backward, fails loudly on a deliberately broken one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rnnkit
+from rnnkit.cells import CellGrads, lstm, rnn
+from rnnkit.diagnostics import GradcheckError
+from rnnkit.layers import GRU, Bidirectional, Dense, Embedding, LSTM, SimpleRNN, stacked
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3, 5, 2)).astype(np.float32)
+Y = rng.normal(size=(3, 1)).astype(np.float32)
+LENGTHS = np.array([5, 2, 3])
+
+
+def small(layer):
+    return rnnkit.Sequential([layer, Dense(1)], seed=0, input_shape=(None, 2)).compile("adam", loss="mse")
+
+
+def test_passes_on_the_hand_written_gradients_and_leaves_the_model_alone():
+    model = small(stacked("lstm", 3, 2, bidirectional=True, return_sequences=False))
+    before = {k: v.copy() for k, v in model.params.items()}
+    report = rnnkit.gradcheck(model, X, Y, LENGTHS)
+    assert report.ok and set(report.errors()) == set(model.params)
+    assert max(report.errors().values()) < 1e-6
+    assert all(v.dtype == np.float32 and np.array_equal(v, before[k]) for k, v in model.params.items())
+    assert "gradient check passed" in report.summary()
+
+
+def test_token_model_per_step_loss_and_sampled_entries():
+    ids = rng.integers(1, 9, size=(3, 4))
+    ids[1, 2:] = 0
+    model = rnnkit.Sequential([Embedding(9, 3, mask_zero=True), GRU(4, return_sequences=True), Dense(5)], seed=1)
+    model.build((None,))
+    report = rnnkit.gradcheck(model, ids, rng.integers(0, 5, size=(3, 4)), loss="sparse_categorical_crossentropy",
+                              max_entries=6)
+    assert report.ok
+    assert all(c.checked == min(6, int(np.prod(c.shape))) for c in report.checks)
+
+
+def test_fails_loudly_on_a_broken_recurrent_weight_gradient(monkeypatch):
+    def broken(d_hs, d_state_T, cache):
+        g = real_backward(d_hs, d_state_T, cache)
+        return g._replace(W_h=1.01 * g.W_h)  # 1 % off
+
+    real_backward = rnn.backward
+    monkeypatch.setattr(rnn, "backward", broken)
+    model = small(SimpleRNN(4))
+    with rnnkit.backend("reference"), pytest.raises(GradcheckError, match="FAILED for 1 of 5 parameters") as caught:
+        rnnkit.gradcheck(model, X, Y)
+    name = f"{model.layers[0].name}.W_h"
+    assert [c.name for c in caught.value.report.failed] == [name]
+    assert caught.value.report.worst.error > 1e-3
+    assert f"{name} relative error" in str(caught.value)
+
+
+def test_fails_on_a_broken_gate_derivative_and_can_report_without_raising(monkeypatch):
+    def broken(d_hs, d_state_T, cache):  # forget the forget gate's derivative
+        g = real_backward(d_hs, d_state_T, cache)
+        H = g.W_h.shape[0]
+        d = g.x_proj.copy()
+        d[..., H : 2 * H] = 0.0
+        return CellGrads(d, g.W_h, g.b_h, g.state0, g.steps)
+
+    real_backward = lstm.backward
+    monkeypatch.setattr(lstm, "backward", broken)
+    model = small(Bidirectional(LSTM(3)))
+    with rnnkit.backend("reference"):
+        report = rnnkit.gradcheck(model, X, Y, LENGTHS, raise_on_failure=False)
+    assert not report.ok
+    failed = {c.name for c in report.failed}
+    assert {"bidirectional.forward.W_x", "bidirectional.backward.b"} <= failed
+    assert "FAIL" in report.summary()
+    with pytest.raises(AssertionError):  # GradcheckError is an AssertionError: a test using it fails
+        report.raise_if_failed()
+
+
+def test_needs_a_loss_and_keeps_the_helpers_importable():
+    model = rnnkit.Sequential([SimpleRNN(2), Dense(1)], seed=0, input_shape=(None, 2))
+    with pytest.raises(ValueError, match="not compiled"):
+        rnnkit.gradcheck(model, X, Y)
+    from rnnkit.gradcheck import numerical_gradient, relative_error
+
+    assert callable(rnnkit.gradcheck) and callable(numerical_gradient) and callable(relative_error)

@@ -1,0 +1,107 @@
+"""Behaviour every compiled kernel shares with the reference beyond equal numbers: calls can be
+interleaved (pooled buffers never alias live results), inputs are never modified, any strides
+are accepted, dtypes the kernels do not handle run the reference, and dispatch finds them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnkit import kernels
+from rnnkit.cells import FAMILIES
+from tests.kernels.equivalence import compared_arrays, fast_module, make_inputs, run
+
+CASES = [("rnn", {"activation_name": "tanh"}), ("lstm", {}),
+         ("gru", {"reset_after": True}), ("gru", {"reset_after": False})]
+IDS = ["rnn", "lstm", "gru_after", "gru_before"]
+
+
+def assert_same(reference, fast, tol=1e-10):
+    for name, r, f in compared_arrays(reference, fast):
+        assert f.dtype == r.dtype and np.max(np.abs(f - r), initial=0.0) <= tol, name
+
+
+def big_inputs(family, seed, dtype=np.float64, **overrides):
+    """Inputs large enough for the pooled buffers (≥ 1 MiB) to come into play."""
+    cell = FAMILIES[family]
+    rng = np.random.default_rng(seed)
+    B, T, H = 64, 40, 64
+    G = cell.GATES * H
+    inputs = {
+        "x_proj": rng.standard_normal((B, T, G)).astype(dtype),
+        "state0": tuple(rng.standard_normal((B, H)).astype(dtype) for _ in range(cell.STATE_SIZE)),
+        "W_h": (rng.standard_normal((H, G)) * 0.2).astype(dtype),
+        "b_h": rng.standard_normal(G).astype(dtype),
+        "lengths": rng.integers(1, T + 1, size=B),
+        "d_hs": rng.standard_normal((B, T, H)).astype(dtype),
+        "d_state_T": tuple(rng.standard_normal((B, H)).astype(dtype) for _ in range(cell.STATE_SIZE)),
+    }
+    inputs.update(overrides)
+    return inputs
+
+
+def forward(module, inputs, variant):
+    return module.forward(inputs["x_proj"], inputs["state0"], inputs["W_h"], inputs["b_h"],
+                          inputs["lengths"], **variant)
+
+
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+def test_interleaved_calls_and_repeated_backward(family, variant):
+    fast, reference = fast_module(family), FAMILIES[family]
+    a, b = big_inputs(family, 1), big_inputs(family, 2)
+    hs_a, state_a, cache_a = forward(fast, a, variant)
+    hs_b, state_b, cache_b = forward(fast, b, variant)  # while a's results are alive
+    grads_b = fast.backward(b["d_hs"], b["d_state_T"], cache_b)
+    del hs_b, state_b, cache_b, grads_b  # b's buffers become reusable ...
+    for _ in range(2):  # ... and the next calls may take them, never a's
+        c = big_inputs(family, 3)
+        fast.backward(c["d_hs"], c["d_state_T"], forward(fast, c, variant)[2])
+    first = fast.backward(a["d_hs"], a["d_state_T"], cache_a)
+    second = fast.backward(a["d_hs"], a["d_state_T"], cache_a)  # the cache is not consumed
+    expected = run(reference, a, variant)
+    assert_same(expected, ((hs_a, state_a, first)))
+    assert_same(expected, ((hs_a, state_a, second)))
+
+
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+def test_inputs_are_not_modified(family, variant):
+    inputs = make_inputs(family, 9, np.float32, bias=True, lengths="variable",
+                         initial_state="random", d_hs=True, d_state=(True,) * FAMILIES[family].STATE_SIZE)
+    def arrays(v):
+        return v if isinstance(v, tuple) else (v,)
+
+    copies = {k: [x.copy() for x in arrays(v)] for k, v in inputs.items()}
+    run(fast_module(family), inputs, variant)
+    for k, v in inputs.items():
+        for got, kept in zip(arrays(v), copies[k], strict=True):
+            assert np.array_equal(got, kept), k
+
+
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+def test_any_strides(family, variant):
+    base = big_inputs(family, 4)
+    strided = dict(base)
+    strided["x_proj"] = np.asfortranarray(base["x_proj"])
+    strided["W_h"] = np.ascontiguousarray(base["W_h"].T).T  # a transposed view
+    strided["state0"] = tuple(np.asfortranarray(s) for s in base["state0"])
+    strided["d_hs"] = base["d_hs"][:, ::-1][:, ::-1]  # negative strides
+    strided["lengths"] = list(base["lengths"])
+    assert_same(run(FAMILIES[family], base, variant), run(fast_module(family), strided, variant))
+
+
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.float16, "mixed"])
+def test_other_dtypes_run_the_reference(family, variant, dtype):
+    inputs = make_inputs(family, 0, np.float32 if dtype == "mixed" else dtype, bias=True, lengths=None,
+                         initial_state="random", d_hs=True, d_state=(True,) * FAMILIES[family].STATE_SIZE)
+    if dtype == "mixed":
+        inputs["W_h"] = inputs["W_h"].astype(np.float64)
+    assert_same(run(FAMILIES[family], inputs, variant), run(fast_module(family), inputs, variant), tol=0.0)
+
+
+@pytest.mark.parametrize("family", ["rnn", "lstm", "gru"])
+def test_dispatch_selects_the_compiled_kernels(family):
+    with kernels.backend("fast"):
+        assert kernels.select(family) is fast_module(family)
+    with kernels.backend("reference"):
+        assert kernels.select(family) is FAMILIES[family]
