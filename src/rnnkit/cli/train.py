@@ -99,9 +99,11 @@ def train(
     layers: Optional[int] = typer.Option(None, min=1, help="stacked recurrent layers"),
     bidirectional: Optional[bool] = typer.Option(None, "--bidirectional/--unidirectional", help="read both ways"),
     dropout: Optional[float] = typer.Option(None, min=0.0, max=0.99, help="dropout between layers and before the output"),
+    input_dropout: Optional[float] = typer.Option(None, min=0.0, max=0.99, help="dropout on every step's inputs"),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=0, help="training epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="examples per batch"),
     lr: Optional[float] = typer.Option(None, "--lr", help="learning rate"),
+    lr_decay: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="multiply the learning rate by this every epoch"),
     optimizer: Optional[OptimizerName] = typer.Option(None, help="sgd, rmsprop, adam or adamw"),
     weight_decay: Optional[float] = typer.Option(None, min=0.0, help="adamw weight decay"),
     clipnorm: Optional[float] = typer.Option(None, help="clip gradients to this global norm"),
@@ -127,7 +129,8 @@ def train(
         _task_options(option, subset=subset, horizon=horizon, mode=mode, steps=steps, data=data)
     )
     overrides = dict(cell=_value(cell), hidden=hidden, layers=layers, bidirectional=bidirectional, dropout=dropout,
-                     epochs=epochs, batch_size=batch_size, lr=lr, optimizer=_value(optimizer), weight_decay=weight_decay,
+                     input_dropout=input_dropout, epochs=epochs, batch_size=batch_size, lr=lr,
+                     lr_decay=lr_decay, optimizer=_value(optimizer), weight_decay=weight_decay,
                      clipnorm=clipnorm, clipvalue=clipvalue, seed=seed, batching=_value(batching), patience=patience,
                      embedding=embedding)
     hp = the_task.hparams(options, **overrides)

@@ -112,6 +112,7 @@ class HParams:
     layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0  # between stacked layers and before the output layer
+    input_dropout: float = 0.0  # on the inputs of every step (characters, embeddings)
     epochs: int = 20
     batch_size: int = 32
     lr: float = 1e-3
@@ -146,8 +147,9 @@ class HParams:
             least = 0 if name == "epochs" else 1
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
                 raise ValueError(f"{name.replace('_', '-')} must be an integer >= {least}, got {value!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "input_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name.replace('_', '-')} must lie in [0, 1), got {getattr(self, name)!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if not 0 < self.lr_decay <= 1:

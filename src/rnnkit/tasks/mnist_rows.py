@@ -40,7 +40,8 @@ class MnistRows(Task):
     options = (Option("data", None, "folder with the full MNIST training files (default: the shipped 5,000)"),)
 
     def defaults(self, options):
-        return dict(cell="gru", hidden=64, bidirectional=True, dropout=0.2, epochs=20, batch_size=32, lr=2e-3)
+        return dict(cell="gru", hidden=128, bidirectional=True, dropout=0.3, epochs=25, batch_size=32, lr=2e-3,
+                    lr_decay=0.9)
 
     def load(self, options, seed=0):
         (x, y), (xt, yt) = mnist.load_offline()
@@ -52,7 +53,8 @@ class MnistRows(Task):
         return TaskData(Split(x[keep], y[keep]), Split(x[held], y[held]), Split(xt, yt), meta)
 
     def build_model(self, hp: HParams, meta):
-        layers = [recurrent_block(hp, return_sequences=False)]
+        layers = [Dropout(hp.input_dropout)] if hp.input_dropout else []
+        layers.append(recurrent_block(hp, return_sequences=False))
         if hp.dropout:
             layers.append(Dropout(hp.dropout))
         layers.append(Dense(10))

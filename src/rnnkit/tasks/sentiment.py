@@ -51,7 +51,10 @@ class Sentiment(Task):
         return TaskData(part(d.train, keep), part(d.train, held), part(d.test), meta)
 
     def build_model(self, hp: HParams, meta):
-        layers = [Embedding(meta["num_words"], hp.embedding, mask_zero=True), recurrent_block(hp, return_sequences=False)]
+        layers = [Embedding(meta["num_words"], hp.embedding, mask_zero=True)]
+        if hp.input_dropout:
+            layers.append(Dropout(hp.input_dropout))
+        layers.append(recurrent_block(hp, return_sequences=False))
         if hp.dropout:
             layers.append(Dropout(hp.dropout))
         layers.append(Dense(1))
