@@ -9,18 +9,25 @@ from collections.abc import Callable
 import numpy as np
 
 
-def numerical_gradient(loss: Callable[[], float], array: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    """∂loss/∂array by central differences, perturbing `array` in place (restored afterwards)."""
-    grad = np.zeros(array.shape, dtype=np.float64)
-    for index in np.ndindex(array.shape):  # indexes `array` itself, whatever its memory layout
-        saved = array[index]
-        array[index] = saved + eps
+def central_differences(loss: Callable[[], float], array: np.ndarray, entries, eps: float = 1e-5) -> np.ndarray:
+    """∂loss/∂array[e] for each index tuple e in `entries`, perturbing `array` in place (restored
+    afterwards); indexing `array` itself works whatever its memory layout."""
+    entries = list(entries)
+    out = np.empty(len(entries))
+    for k, at in enumerate(entries):
+        saved = array[at]
+        array[at] = saved + eps
         up = loss()
-        array[index] = saved - eps
+        array[at] = saved - eps
         down = loss()
-        array[index] = saved
-        grad[index] = (up - down) / (2 * eps)
-    return grad
+        array[at] = saved
+        out[k] = (up - down) / (2 * eps)
+    return out
+
+
+def numerical_gradient(loss: Callable[[], float], array: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """∂loss/∂array by central differences, every entry."""
+    return central_differences(loss, array, np.ndindex(array.shape), eps).reshape(array.shape)
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:

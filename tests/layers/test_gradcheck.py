@@ -11,19 +11,10 @@ import numpy as np
 import pytest
 
 import rnnkit
+from tests.cell_variants import VARIANTS
 from rnnkit.gradcheck import numerical_gradient, relative_error
-from rnnkit.layers import CellSpec, stacked
+from rnnkit.layers import stacked
 
-VARIANTS = {
-    "rnn-tanh": CellSpec("rnn", activation="tanh"),
-    "rnn-relu-2bias": CellSpec("rnn", activation="relu", bias="two"),
-    "rnn-sigmoid": CellSpec("rnn", activation="sigmoid"),
-    "lstm-1bias": CellSpec("lstm", bias="one"),
-    "lstm-2bias": CellSpec("lstm", bias="two"),
-    "gru-reset-after": CellSpec("gru", reset_after=True),
-    "gru-reset-before": CellSpec("gru", reset_after=False),
-    "gru-reset-before-2bias": CellSpec("gru", reset_after=False, bias="two"),
-}
 MATRIX = list(itertools.product(VARIANTS, [False, True], [1, 2], [False, True], [False, True], [False, True]))
 B, T, F, H = 3, 4, 2, 3
 

@@ -10,20 +10,11 @@ import numpy as np
 import pytest
 
 import rnnkit
+from tests.cell_variants import VARIANTS
 from rnnkit import Sequential
-from rnnkit.layers import LSTM, Bidirectional, CellSpec, Dense, Dropout, Embedding, Recurrent, SimpleRNN, stacked
+from rnnkit.layers import LSTM, Bidirectional, Dense, Dropout, Embedding, Recurrent, SimpleRNN, stacked
 from rnnkit.models.stepping import run_steps
 
-VARIANTS = {
-    "rnn-tanh": CellSpec("rnn", activation="tanh"),
-    "rnn-relu-2bias": CellSpec("rnn", activation="relu", bias="two"),
-    "rnn-sigmoid": CellSpec("rnn", activation="sigmoid"),
-    "lstm-1bias": CellSpec("lstm", bias="one"),
-    "lstm-2bias": CellSpec("lstm", bias="two"),
-    "gru-reset-after": CellSpec("gru", reset_after=True),
-    "gru-reset-before": CellSpec("gru", reset_after=False),
-    "gru-reset-before-2bias": CellSpec("gru", reset_after=False, bias="two"),
-}
 B, T, F, H, V = 3, 7, 4, 5, 6
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from rnnkit import kernels
 from rnnkit.diagnostics import _walk
-from rnnkit.gradcheck import relative_error  # also loads that module before rnnkit.gradcheck names this function
+from rnnkit.gradcheck import central_differences, relative_error  # also loads that module before rnnkit.gradcheck names this function
 
 
 @dataclass
@@ -100,19 +100,6 @@ def _entries(shape, max_entries: int | None, rng: np.random.Generator) -> tuple[
     return np.unravel_index(np.sort(rng.choice(size, max_entries, replace=False)), shape)
 
 
-def _central(value, array: np.ndarray, index: tuple[np.ndarray, ...], eps: float) -> np.ndarray:
-    out = np.empty(len(index[0]))
-    for k, at in enumerate(zip(*index)):
-        saved = array[at]
-        array[at] = saved + eps
-        up = value()
-        array[at] = saved - eps
-        down = value()
-        array[at] = saved
-        out[k] = (up - down) / (2 * eps)
-    return out
-
-
 def gradcheck(model, x, y, lengths=None, *, loss=None, eps: float = 1e-5, tolerance: float = 1e-5,
               atol: float = 1e-9, max_entries: int | None = None, seed: int = 0, backend: str | None = None,
               raise_on_failure: bool = True) -> GradcheckReport:
@@ -146,7 +133,7 @@ def gradcheck(model, x, y, lengths=None, *, loss=None, eps: float = 1e-5, tolera
         checks = []
         for name, p in twin.params.items():
             index = _entries(p.shape, max_entries, rng)
-            numeric = _central(value, p, index, eps)
+            numeric = central_differences(value, p, zip(*index), eps)
             analytic = np.asarray(grads[name], np.float64)[index] if name in grads else np.full_like(numeric, np.nan)
             finite = bool(np.all(np.isfinite(analytic)))
             abs_error = float(np.abs(analytic - numeric).max(initial=0.0)) if finite else float("inf")
