@@ -67,9 +67,7 @@ class PM25(Task):
         return list(LEVEL_NAMES) if self.is_classifier(meta) else None
 
     def defaults(self, options):
-        if options["mode"] == "classification":
-            return dict(cell="gru", hidden=32, epochs=10, batch_size=64, lr=2e-3)
-        return dict(cell="gru", hidden=32, epochs=10, batch_size=64, lr=2e-3)
+        return dict(cell="gru", hidden=32, epochs=15, batch_size=64, lr=2e-3, lr_decay=0.8)
 
     def load(self, options, seed=0):
         d = pm.load(options["steps"], options["horizon"], options["mode"], path=options["data"], dtype=np.float32)

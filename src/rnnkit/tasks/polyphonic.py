@@ -72,7 +72,8 @@ class Polyphonic(Task):
         return TaskData(parts["train"], parts["val"], parts["test"], {"input_shape": [None, poly.NUM_KEYS]})
 
     def build_model(self, hp: HParams, meta):
-        layers = [recurrent_block(hp, return_sequences=True)]
+        layers = [Dropout(hp.input_dropout)] if hp.input_dropout else []
+        layers.append(recurrent_block(hp, return_sequences=True))
         if hp.dropout:
             layers.append(Dropout(hp.dropout))
         layers.append(Dense(poly.NUM_KEYS))
