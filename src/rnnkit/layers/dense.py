@@ -31,7 +31,11 @@ class Dense(Layer):
         if x.ndim not in (2, 3):
             raise ValueError(f"x must have shape (B, F) or (B, T, F), got {x.shape}")
         x = check_array(x, "x", x.ndim, self.params["W"].shape[0])
-        y = act.apply(self.activation, x @ self.params["W"] + self.params["b"])
+        F = x.shape[-1]
+        # 2-D GEMMs throughout: NumPy runs a 3-D @ 2-D product as one small GEMM per sequence
+        a = x.reshape(-1, F) @ self.params["W"]
+        a += self.params["b"]
+        y = act.apply(self.activation, a.reshape(*x.shape[:-1], self.units))
         return y, (x, y)
 
     def step(self, x_t, state=None):
@@ -44,7 +48,7 @@ class Dense(Layer):
         F = x.shape[-1]
         da2 = da.reshape(-1, self.units)
         grads = {"W": x.reshape(-1, F).T @ da2, "b": da2.sum(axis=0)}
-        return Gradients(da @ self.params["W"].T, grads)
+        return Gradients((da2 @ self.params["W"].T).reshape(x.shape), grads)
 
     def param_formula(self) -> str:
         return "F·U + U"

@@ -145,7 +145,8 @@ class Recurrent(Layer):
         else:
             grads["b_x"] = db_x
             grads["b_h"] = g.b_h if g.b_h is not None else np.zeros_like(self.params["b_h"])
-        dx = g.x_proj @ self.params["W_x"].T
+        # one 2-D GEMM: NumPy runs a 3-D @ 2-D product as B small ones
+        dx = (d_x_proj @ self.params["W_x"].T).reshape(B, T, F)
         if self.go_backwards:
             dx = reverse_within_lengths(dx, lengths)
         d_state0 = {None: None, "array": g.state0[0], "tuple": g.state0}[given_as]

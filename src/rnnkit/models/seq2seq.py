@@ -29,7 +29,8 @@ ones of every model): ``x`` (N, T, 2) integer ids, ``x[..., 0]`` the source and 
 the decoder input (BOS + target), each padded with 0; ``y`` (N, T) the target + EOS, padded.
 ``pack(sources, targets)`` builds them. forward reads the lengths from the padding, runs each
 batch cut to its longest source and target, and pads the logits back to T (the padded steps get
-no loss). Decoding: ``greedy_decode`` and ``beam_search`` (width, length normalisation).
+no loss). Decoding: ``greedy_decode`` and ``beam_search`` (width, length normalisation), in
+rnnkit.models.decoding.
 """
 
 from __future__ import annotations
@@ -43,20 +44,12 @@ from rnnkit.layers.cell_spec import CellSpec
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.stack import stacked
+from rnnkit.models import decoding
 from rnnkit.models.base import Model
+from rnnkit.models.decoding import BOS, EOS, PAD, Hypothesis, log_softmax, select_rows
 
-PAD, BOS, EOS = 0, 1, 2
+__all__ = ["BOS", "EOS", "PAD", "EncoderDecoder", "Hypothesis"]
 BRIDGES = ("concat", "project")
-
-
-class Hypothesis(NamedTuple):
-    """One decoded output sequence."""
-
-    tokens: list[int]  # target ids, without BOS and EOS
-    log_prob: float  # the model's log-probability of tokens (+ EOS when finished)
-    score: float  # log_prob / steps**length_penalty: what decoding ranks by
-    attention: np.ndarray | None  # (steps, S): weights over the source's real steps per output step
-    finished: bool  # True when the model ended it with EOS (else it ran into max_length)
 
 
 class _Encoded(NamedTuple):
@@ -67,17 +60,7 @@ class _Encoded(NamedTuple):
 
     def rows(self, index) -> "_Encoded":
         return _Encoded(self.keys[index], None if self.projected is None else self.projected[index],
-                        self.lengths[index], _select(self.state, index))
-
-
-def _select(state: list, index) -> list:
-    return [tuple(s[index] for s in layer) for layer in state]
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+                        self.lengths[index], select_rows(self.state, index))
 
 
 def _lengths_from_padding(ids: np.ndarray, what: str) -> np.ndarray:
@@ -329,132 +312,29 @@ class EncoderDecoder(Model):
         attention weights (B, S) or None)."""
         h, state = self.decoder.step(self.target_embedding.step(tokens)[0], state)
         if self.attention is None:
-            return _log_softmax(self.output.step(h)[0]), state, None
+            return log_softmax(self.output.step(h)[0]), state, None
         (context, weights), _ = self.attention.forward(h[:, None], encoded.keys, key_lengths=encoded.lengths,
                                                        projected_keys=encoded.projected)
         combined = self.combine.step(np.concatenate([h, context[:, 0]], axis=-1))[0]
-        return _log_softmax(self.output.step(combined)[0]), state, weights[:, 0]
-
-    def _max_length(self, max_length):
-        max_length = self.max_target_length if max_length is None else max_length
-        if not isinstance(max_length, (int, np.integer)) or max_length < 1:
-            raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
-        return int(max_length)
-
-    @staticmethod
-    def _score(log_prob: float, steps: int, length_penalty: float) -> float:
-        return log_prob / steps**length_penalty if length_penalty else log_prob
+        return log_softmax(self.output.step(combined)[0]), state, weights[:, 0]
 
     def greedy_decode(self, sources, *, max_length: int | None = None,
                       length_penalty: float = 0.0) -> list[Hypothesis]:
         """The most likely token at every step, for each source (a batch decoded together)."""
-        if not self.built:
-            raise RuntimeError("the model is not built yet")
-        max_length = self._max_length(max_length)
-        enc = self.encode(sources)
-        B = len(enc.lengths)
-        state, tokens = enc.state, np.full(B, BOS, dtype=np.int64)
-        done = np.zeros(B, dtype=bool)
-        out, weights = np.zeros((B, max_length), np.int64), []
-        log_prob, steps = np.zeros(B), np.zeros(B, np.int64)
-        for t in range(max_length):
-            lp, state, w = self.decode_step(tokens, state, enc)
-            tokens = lp[:, EOS:].argmax(axis=-1) + EOS  # PAD and BOS are never outputs
-            live = ~done
-            log_prob[live] += lp[live, tokens[live]]
-            steps[live] += 1
-            out[:, t] = tokens
-            weights.append(w)
-            done |= tokens == EOS
-            if done.all():
-                break
-        hyps = []
-        for b in range(B):
-            n = int(steps[b])
-            finished = bool(done[b])
-            attention = None if self.attention is None else np.stack([w[b] for w in weights[:n]])[:, : enc.lengths[b]]
-            hyps.append(Hypothesis(out[b, : n - finished].tolist(), float(log_prob[b]),
-                                   self._score(float(log_prob[b]), n, length_penalty), attention, finished))
-        return hyps
+        return decoding.greedy_decode(self, sources, max_length=max_length, length_penalty=length_penalty)
 
     def beam_search(self, source, *, beam_width: int = 5, length_penalty: float = 0.0,
                     max_length: int | None = None) -> list[Hypothesis]:
-        """The `beam_width` best output sequences for one source, best first.
-
-        Each step extends every live hypothesis by every token and keeps the `beam_width` best
-        (by summed log-probability); those ending in EOS are set aside. Ranking is by
-        log_prob / steps**length_penalty (0: the plain log-probability; > 0 favours longer
-        outputs). The search stops once no live hypothesis can still beat the `beam_width`-th
-        finished one, or at max_length. The greedy output is one of the candidates, so the best
-        returned never scores below greedy decoding (plain beam search does not promise that).
-        """
-        if not isinstance(beam_width, (int, np.integer)) or beam_width < 1:
-            raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
-        if length_penalty < 0:
-            raise ValueError(f"length_penalty must be >= 0, got {length_penalty!r}")
-        max_length = self._max_length(max_length)
-        k, V = int(beam_width), self.target_vocab
-        greedy = self.greedy_decode([source], max_length=max_length, length_penalty=length_penalty)[0]
-        enc1 = self.encode([source])
-        S = int(enc1.lengths[0])
-        seqs, attn = [[]], [[]]
-        log_prob = np.zeros(1)
-        state, tokens = enc1.state, np.array([BOS])
-        finished: list[Hypothesis] = []
-        ran_out = True
-        for t in range(max_length):
-            enc = enc1.rows(np.zeros(len(seqs), dtype=np.int64))
-            lp, state, w = self.decode_step(tokens, state, enc)
-            total = log_prob[:, None] + lp  # (n, V)
-            total[:, :EOS] = -np.inf  # PAD and BOS are never outputs
-            order = np.argsort(-total, axis=None, kind="stable")[: 2 * k]
-            keep = []
-            for flat in order:
-                i, v = divmod(int(flat), V)
-                if not np.isfinite(total[i, v]):  # only excluded tokens are left
-                    break
-                a = attn[i] + ([] if w is None else [w[i, :S]])
-                if v == EOS:
-                    finished.append(Hypothesis(list(seqs[i]), float(total[i, v]),
-                                               self._score(float(total[i, v]), t + 1, length_penalty),
-                                               np.array(a) if w is not None else None, True))
-                else:
-                    keep.append((i, v, a))
-                    if len(keep) == k:
-                        break
-            if not keep:
-                ran_out = False
-                break
-            rows = np.array([i for i, _, _ in keep])
-            seqs = [seqs[i] + [v] for i, v, _ in keep]
-            attn = [a for _, _, a in keep]
-            log_prob = np.array([total[i, v] for i, v, _ in keep])
-            tokens = np.array([v for _, v, _ in keep])
-            state = _select(state, rows)
-            if len(finished) >= k:
-                kth = sorted(h.score for h in finished)[-k]
-                best_possible = log_prob.max() / (max_length**length_penalty if length_penalty else 1.0)
-                if best_possible <= kth:
-                    ran_out = False
-                    break
-        candidates = list(finished)
-        if ran_out:  # live hypotheses that reached max_length without EOS
-            candidates += [Hypothesis(s, float(p), self._score(float(p), len(s), length_penalty),
-                                      np.array(a) if self.attention is not None else None, False)
-                           for s, p, a in zip(seqs, log_prob, attn)]
-        candidates.append(greedy)
-        best: dict[tuple, Hypothesis] = {}
-        for h in candidates:
-            key = (tuple(h.tokens), h.finished)
-            if key not in best or h.score > best[key].score:
-                best[key] = h
-        return sorted(best.values(), key=lambda h: -h.score)[:k]
+        """The `beam_width` best output sequences for one source, best first (see
+        rnnkit.models.decoding.beam_search)."""
+        return decoding.beam_search(self, source, beam_width=beam_width, length_penalty=length_penalty,
+                                    max_length=max_length)
 
     def log_prob(self, sources, targets) -> np.ndarray:
         """The model's log-probability of each target (+ EOS) given its source, teacher forced (N,)."""
         x, y = self.pack(sources, targets)
         logits, lengths, _ = self.forward(x)
-        lp = _log_softmax(logits)
+        lp = log_softmax(logits)
         picked = np.take_along_axis(lp, y[..., None], axis=-1)[..., 0]
         real = np.arange(y.shape[1])[None, :] < lengths[:, None]
         return np.where(real, picked, 0.0).sum(axis=1)
