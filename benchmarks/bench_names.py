@@ -135,7 +135,8 @@ def main(argv=None) -> None:
     train, val, test = as_data(data.train), as_data(data.val), as_data(data.test)
 
     model = task.build_model(hp, data.meta)
-    model.build(train.x.shape[1:]) if not model.params else None
+    if not model.params:
+        model.build(train.x.shape[1:])
     net = TorchNames(train.x.shape[-1], hp.hidden, hp.layers, len(data.meta["classes"]), hp.input_dropout,
                      hp.dropout)
     copy_weights(model.params, net)

@@ -17,6 +17,7 @@ np.dot), which rnnkit does not need, and scipy is only a test dependency of rnnk
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -52,11 +53,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    try:
-        import scipy  # noqa: F401
-        scipy_rows = (False, True)
-    except ImportError:
-        scipy_rows = (True,)
+    scipy_rows = (False, True) if importlib.util.find_spec("scipy") else (True,)
     print("| cell | scipy | import rnnkit s | first step s |")
     print("|---|---|---|---|")
     for cell in ("rnn", "lstm", "gru"):
