@@ -18,14 +18,47 @@ the None-ness of the bias gradient must match, and
 from __future__ import annotations
 
 import importlib
+import itertools
 
 import numpy as np
+import pytest
 
 from rnnkit.cells import FAMILIES
 
 F64_ABS = 1e-10
 F32_REL = 1e-5
 
+
+
+SEEDS = (3, 23, 34, 9, 2)  # (B, T, H): (8, 1, 2), (1, 7, 4), (1, 1, 2), (4, 8, 9), (8, 3, 1)
+
+
+def config_matrix(state_size: int):
+    """The case parameters every family is checked over: dtype, b_h or none, equal or variable
+    lengths, random or zero initial state, a loss on hs or not, and which final-state gradients
+    are given (one flag per state array)."""
+    d_state = list(itertools.product([True, False], repeat=state_size))
+    marks = [
+        pytest.mark.parametrize("dtype", [np.float64, np.float32]),
+        pytest.mark.parametrize("bias", [True, False], ids=["b_h", "no_b_h"]),
+        pytest.mark.parametrize("lengths", [None, "variable"]),
+        pytest.mark.parametrize("initial_state", ["random", "zeros"]),
+        pytest.mark.parametrize("d_hs", [True, False], ids=["d_hs", "no_d_hs"]),
+        pytest.mark.parametrize("d_state", d_state, ids=_d_state_ids(state_size)),
+    ]
+
+    def decorate(test):
+        for mark in reversed(marks):
+            test = mark(test)
+        return test
+
+    return decorate
+
+
+def _d_state_ids(state_size: int):
+    if state_size == 1:
+        return lambda d: "d_state" if d[0] else "no_d_state"
+    return lambda d: "d_state_" + "".join("1" if g else "0" for g in d)
 
 def fast_module(family: str):
     """The compiled kernel module (importing it compiles or loads the cached code)."""
