@@ -10,7 +10,8 @@ Run from the repository root (PyTorch 2.13 CPU must be installed):
 
 What one timed call does, for each library in the same process and with the same weights:
     inference  the input projection x @ W_x + b_x as one GEMM, then the cell over all T steps
-               (PyTorch: module(x) under torch.inference_mode()).
+               keeping no backward cache (keep_cache=False; the layer under rnnkit.no_grad(),
+               as predict and evaluate run it; PyTorch: module(x) under torch.inference_mode()).
     training   inference's forward, then backward from a given ∂L/∂hs: the cell's BPTT, then
                dW_x = xᵀ d_xproj, db_x, dx = d_xproj W_xᵀ (PyTorch: torch.autograd.grad of the
                output for x and every parameter).
@@ -150,7 +151,7 @@ class Problem:
 
     def rnnkit_inference(self, impl):
         x_proj = self._project()
-        return impl.forward(x_proj, self.state0, self.W_h, self.b_h, None, **self.variant)[0]
+        return impl.forward(x_proj, self.state0, self.W_h, self.b_h, None, keep_cache=False, **self.variant)[0]
 
     def rnnkit_training(self, impl):
         B, T, F, _ = self.shape
@@ -179,7 +180,10 @@ class Problem:
 
     @staticmethod
     def layer_inference(layer, x):
-        return layer.forward(x)[0]
+        from rnnkit import no_grad
+
+        with no_grad():
+            return layer.forward(x)[0]
 
     @staticmethod
     def layer_training(layer, x, d_hs):

@@ -105,3 +105,20 @@ def test_dispatch_selects_the_compiled_kernels(family):
         assert kernels.select(family) is fast_module(family)
     with kernels.backend("reference"):
         assert kernels.select(family) is FAMILIES[family]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+def test_without_cache_the_outputs_are_the_same_bits(family, variant, dtype):
+    """keep_cache=False (inference) runs the same arithmetic into one step's scratch: hs and the
+    final state equal the caching pass's exactly, and there is no cache."""
+    for module in (fast_module(family), FAMILIES[family]):
+        for inputs in (big_inputs(family, 4, dtype),
+                       *(make_inputs(family, seed, dtype, bias=seed % 2 == 0, lengths="variable",
+                                     initial_state="random", d_hs=True, d_state=(True,) * FAMILIES[family].STATE_SIZE)
+                         for seed in (3, 23, 9))):
+            hs, state, cache = forward(module, inputs, variant)
+            hs_i, state_i, cache_i = forward(module, inputs, {**variant, "keep_cache": False})
+            assert cache is not None and cache_i is None
+            assert np.array_equal(hs, hs_i)
+            assert all(np.array_equal(s, s_i) for s, s_i in zip(state, state_i, strict=True))

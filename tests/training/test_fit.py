@@ -119,3 +119,57 @@ def test_bad_arguments_raise_clear_errors(action, error, message):
     model.compile("adam", loss="sparse_categorical_crossentropy")
     with pytest.raises(error, match=message):
         action(model, x, y)
+
+
+def _noisy_model(weight_noise):
+    model = Sequential([GRU(5, return_sequences=True), Dense(1)], seed=3, input_shape=(None, 2))
+    return model.compile("sgd", loss="mse", lr=0.1, weight_noise=weight_noise)
+
+
+def test_weight_noise_takes_the_gradient_at_noisy_weights_and_updates_the_clean_ones():
+    from rnnkit.training.data import SequenceData
+    from rnnkit.training.loop import train_step
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 6, 2)).astype(np.float32)
+    y = rng.standard_normal((4, 6, 1)).astype(np.float32)
+    model = _noisy_model(0.05)
+    clean = {k: v.copy() for k, v in model.params.items()}
+    train_step(model, SequenceData(x, y, None), model.compiled, np.random.default_rng(7), 0, 0)
+
+    # the same noise drawn by hand, the gradient at the noisy weights, one SGD step from clean
+    twin = _noisy_model(0.0)
+    draw = np.random.default_rng(7)
+    for k, v in twin.params.items():
+        v += draw.normal(0.0, 0.05, size=v.shape).astype(v.dtype)
+    out, out_lengths, cache = twin.forward(x, lengths=None, training=True, rng=draw)
+    _, d_out = twin.compiled.loss(out, y, out_lengths)
+    grads = twin.backward(d_out, cache)
+    moved = False
+    for k, v in model.params.items():
+        np.testing.assert_allclose(v, clean[k] - 0.1 * grads[k], rtol=0, atol=1e-6)
+        moved |= not np.allclose(grads[k], 0)
+    assert moved
+
+
+def test_weight_noise_is_seeded_saved_and_checked(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((16, 5, 2)).astype(np.float32)
+    y = rng.standard_normal((16, 5, 1)).astype(np.float32)
+    runs = []
+    for _ in range(2):
+        model = _noisy_model(0.1)
+        model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+        runs.append(model.params)
+    plain = _noisy_model(0.0)
+    plain.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    for k in runs[0]:
+        assert np.array_equal(runs[0][k], runs[1][k])  # same seed, same noise, same model
+    assert any(not np.array_equal(runs[0][k], plain.params[k]) for k in plain.params)
+
+    model.save(tmp_path / "m.safetensors")
+    from rnnkit import load
+
+    assert load(tmp_path / "m.safetensors").compiled.weight_noise == 0.1
+    with pytest.raises(ValueError, match="weight_noise"):
+        _noisy_model(-0.1)

@@ -10,7 +10,7 @@ GRU r, z, n), which makes copying weights to and from PyTorch a transpose.
 
 The cell contract, written once (every family module and the compiled kernels follow it):
 
-    forward(x_proj, state0, W_h, b_h, lengths, **variant) -> (hs, state_T, cache)
+    forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True, **variant) -> (hs, state_T, cache)
         x_proj  (B, T, G)   the input projection x @ W_x + b_x for all steps, computed by the
                             layer in one matrix multiply.
         state0  tuple       the initial state: (h0,) or, for LSTM, (h0, c0); each (B, H).
@@ -21,6 +21,8 @@ The cell contract, written once (every family module and the compiled kernels fo
                             receives exactly zero gradient.
         hs      (B, T, H)   the hidden state at every step (zeros past each length).
         state_T tuple       the state at each sequence's own last real step.
+        cache               what backward needs; None when keep_cache is False (inference:
+                            the compiled kernels then keep one step's gates instead of T).
 
     backward(d_hs, d_state_T, cache) -> CellGrads(x_proj, W_h, b_h, state0)
         d_hs (B, T, H) or None, d_state_T a tuple (entries may be None): the upstream gradients.

@@ -28,7 +28,7 @@ GATES = 3
 STATE_SIZE = 1  # (h,)
 
 
-def forward(x_proj, state0, W_h, b_h, lengths, *, reset_after: bool = True):
+def forward(x_proj, state0, W_h, b_h, lengths, keep_cache: bool = True, *, reset_after: bool = True):
     """Run the cell over x_proj (B, T, 3H); returns hs (B, T, H), (h_T,), cache."""
     B, T, G = x_proj.shape
     H = G // 3
@@ -65,7 +65,7 @@ def forward(x_proj, state0, W_h, b_h, lengths, *, reset_after: bool = True):
         hs[:, t] = zero_dead(m, h_new)
         h = keep_dead(m, h_new, h)
     cache = (h_prev, gates, hn, W_h, has_bias, alive, reset_after)
-    return hs, (h,), cache
+    return hs, (h,), cache if keep_cache else None  # None: inference only
 
 
 def backward(d_hs, d_state_T, cache) -> CellGrads:

@@ -24,7 +24,7 @@ GATES = 4
 STATE_SIZE = 2  # (h, c)
 
 
-def forward(x_proj, state0, W_h, b_h, lengths):
+def forward(x_proj, state0, W_h, b_h, lengths, keep_cache: bool = True):
     """Run the cell over x_proj (B, T, 4H); returns hs (B, T, H), (h_T, c_T), cache."""
     B, T, G = x_proj.shape
     H = G // 4
@@ -54,7 +54,7 @@ def forward(x_proj, state0, W_h, b_h, lengths):
         h = keep_dead(m, h_new, h)
         c = keep_dead(m, c_new, c)
     cache = (h_prev, c_prev, gates, tanh_c, W_h, b_h is not None, alive)
-    return hs, (h, c), cache
+    return hs, (h, c), cache if keep_cache else None  # None: inference only
 
 
 def backward(d_hs, d_state_T, cache) -> CellGrads:

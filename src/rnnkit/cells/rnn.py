@@ -21,7 +21,7 @@ GATES = 1
 STATE_SIZE = 1  # (h,)
 
 
-def forward(x_proj, state0, W_h, b_h, lengths, *, activation_name: str = "tanh"):
+def forward(x_proj, state0, W_h, b_h, lengths, keep_cache: bool = True, *, activation_name: str = "tanh"):
     """Run the cell over x_proj (B, T, H); returns hs (B, T, H), (h_T,), cache."""
     B, T, H = x_proj.shape
     phi, _ = activation(activation_name)
@@ -40,7 +40,7 @@ def forward(x_proj, state0, W_h, b_h, lengths, *, activation_name: str = "tanh")
         hs[:, t] = zero_dead(m, y[t])
         h = keep_dead(m, y[t], h)
     cache = (h_prev, y, W_h, b_h is not None, alive, activation_name)
-    return hs, (h,), cache
+    return hs, (h,), cache if keep_cache else None  # None: inference only
 
 
 def backward(d_hs, d_state_T, cache) -> CellGrads:

@@ -109,6 +109,7 @@ def train(
     clipnorm: Optional[float] = typer.Option(None, help="clip gradients to this global norm"),
     clipvalue: Optional[float] = typer.Option(None, help="clip each gradient entry to ±value"),
     no_clip: bool = typer.Option(False, "--no-clip", help="no gradient clipping at all"),
+    weight_noise: Optional[float] = typer.Option(None, min=0.0, help="std of Gaussian noise on the weights while training"),
     seed: Optional[int] = typer.Option(None, min=0, help="seed of initialisation, shuffling, validation split"),
     out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<task>-<time>)"),
     batching: Optional[Batching] = typer.Option(None, help="padded (with lengths) or bucket (by length)"),
@@ -131,7 +132,7 @@ def train(
     overrides = dict(cell=_value(cell), hidden=hidden, layers=layers, bidirectional=bidirectional, dropout=dropout,
                      input_dropout=input_dropout, epochs=epochs, batch_size=batch_size, lr=lr,
                      lr_decay=lr_decay, optimizer=_value(optimizer), weight_decay=weight_decay,
-                     clipnorm=clipnorm, clipvalue=clipvalue, seed=seed, batching=_value(batching), patience=patience,
+                     clipnorm=clipnorm, clipvalue=clipvalue, weight_noise=weight_noise, seed=seed, batching=_value(batching), patience=patience,
                      embedding=embedding)
     hp = the_task.hparams(options, **overrides)
     if no_clip:

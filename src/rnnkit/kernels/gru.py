@@ -18,6 +18,10 @@ one only makes them fast, with the pieces described in kernels._common:
     [da_r, da_z, da_n] for d_x_proj and [da_r, da_z, da_n ⊙ r] (what reaches h W_h + b_h) for a
     second array, and one BLAS call per step gives every product in ∂L/∂h_{t-1}. Reset
     before: da_n W_hnᵀ first (it feeds dr), then [da_r, da_z] W_hrzᵀ.
+  * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
+    arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
+    h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
+    pass at a fraction of the memory traffic.
 """
 
 from __future__ import annotations
@@ -39,13 +43,13 @@ GATES = reference.GATES
 STATE_SIZE = reference.STATE_SIZE
 
 
-def forward(x_proj, state0, W_h, b_h, lengths, *, reset_after: bool = True):
+def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True, *, reset_after: bool = True):
     """Run the cell over x_proj (B, T, 3H); returns hs (B, T, H), (h_T,), cache."""
     dtype = common_float_dtype(x_proj, W_h, b_h, *state0)
     if dtype is None:
         hs, state_T, cache = reference.forward(x_proj, state0, W_h, b_h, lengths,
                                                reset_after=reset_after)
-        return hs, state_T, ReferenceCache(cache)
+        return hs, state_T, ReferenceCache(cache) if keep_cache else None
     x_proj = contiguous(x_proj, dtype)
     B, T, G = x_proj.shape
     H = G // 3
@@ -55,28 +59,32 @@ def forward(x_proj, state0, W_h, b_h, lengths, *, reset_after: bool = True):
     steps = step_counts(lengths, B, T)
     h = fresh_state(state0[0], dtype)
     hs = empty((B, T, H), dtype=dtype)
-    h_prev = empty((B, T, H), dtype=dtype)  # batch-major: the rows of the ∂L/∂W_h GEMM
-    gates = empty((T, 3, B, H), dtype=dtype)  # r, z, n after their nonlinearities
+    kept = T if keep_cache else 1  # without a cache, one step's worth, overwritten every step
+    h_prev = empty((B, T, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # batch-major: the ∂L/∂W_h GEMM's rows
+    gates = empty((kept, 3, B, H), dtype=dtype)  # r, z, n after their nonlinearities
     a = np.empty((B, G), dtype=dtype)
     h_new = np.empty((B, H), dtype=dtype)
     if reset_after:
-        hn = empty((T, B, H), dtype=dtype)  # h_{t-1} W_hn + b_hn
-        _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new)
+        hn = empty((kept, B, H), dtype=dtype)  # h_{t-1} W_hn + b_hn
+        _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep_cache)
     else:
-        hn = empty((B, T, H), dtype=dtype)  # r ⊙ h_{t-1}, batch-major: a GEMM operand
-        _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new)
+        hn = empty((B, kept, H), dtype=dtype)  # r ⊙ h_{t-1}, batch-major: a GEMM operand
+        _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep_cache)
     cache = (h_prev, gates, hn, W_h, has_bias, steps, reset_after)
-    return hs, (h,), cache
+    return hs, (h,), cache if keep_cache else None
 
 
 @njit(**JIT)
-def _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new):
+def _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep):
+    """keep: fill the whole cache; else gates and hn hold one step and h_prev nothing."""
     for t in range(x_proj.shape[1]):
-        save_rows(h, h_prev, t)
+        k = t if keep else 0
+        if keep:
+            save_rows(h, h_prev, t)
         matmul(h, W_h, a)  # h_{t-1} W_h, all three blocks
-        z = gates[t]
+        z = gates[k]
         gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # r, z
-        _candidate_after(a, x_proj, t, b_h, z[0], hn[t], z[2])  # n
+        _candidate_after(a, x_proj, t, b_h, z[0], hn[k], z[2])  # n
         _mix(z[1].reshape(-1), z[2].reshape(-1), h.reshape(-1), h_new.reshape(-1))
         commit_rows(h_new, h, hs, t, steps)
 
@@ -108,20 +116,22 @@ def _mix(z, n, h, h_new):
 
 
 @njit(**JIT)
-def _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new):
+def _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep):
     B, G = a.shape
     H = G // 3
     W_rz, W_n = W_h[:, : 2 * H], W_h[:, 2 * H :]
     for t in range(x_proj.shape[1]):
-        save_rows(h, h_prev, t)
+        k = t if keep else 0
+        if keep:
+            save_rows(h, h_prev, t)
         matmul(h, W_rz, a[:, : 2 * H])  # h_{t-1} W_hrz
-        z = gates[t]
+        z = gates[k]
         gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # r, z
         for b in range(B):  # r ⊙ h, zero on padding: it feeds the ∂L/∂W_hn GEMM
             alive = t < steps[b]
             for j in range(H):
-                hn[b, t, j] = z[0, b, j] * h[b, j] if alive else 0.0
-        matmul(hn[:, t], W_n, a[:, 2 * H :])  # (r ⊙ h_{t-1}) W_hn
+                hn[b, k, j] = z[0, b, j] * h[b, j] if alive else 0.0
+        matmul(hn[:, k], W_n, a[:, 2 * H :])  # (r ⊙ h_{t-1}) W_hn
         gate_pass(a, x_proj, t, b_h, z[2:], 2, TANH)  # n
         _mix(z[1].reshape(-1), z[2].reshape(-1), h.reshape(-1), h_new.reshape(-1))
         commit_rows(h_new, h, hs, t, steps)

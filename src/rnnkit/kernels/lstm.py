@@ -13,6 +13,10 @@ pieces described in kernels._common:
   * Backward keeps only the recurrence in its loop: _cell_backward gives the four da blocks and
     dc ⊙ f, scatter_blocks writes da_t into d_x_proj, and BLAS gives ∂L/∂h_{t-1} = da_t W_hᵀ.
     ∂L/∂b_h is summed per step while da_t is in cache.
+  * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
+    arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
+    h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
+    pass at a fraction of the memory traffic.
 """
 
 from __future__ import annotations
@@ -34,12 +38,13 @@ GATES = reference.GATES
 STATE_SIZE = reference.STATE_SIZE
 
 
-def forward(x_proj, state0, W_h, b_h, lengths):
-    """Run the cell over x_proj (B, T, 4H); returns hs (B, T, H), (h_T, c_T), cache."""
+def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True):
+    """Run the cell over x_proj (B, T, 4H); returns hs (B, T, H), (h_T, c_T), cache (None
+    without keep_cache: the step's gates then live in one reused (4, B, H) block)."""
     dtype = common_float_dtype(x_proj, W_h, b_h, *state0)
     if dtype is None:
         hs, state_T, cache = reference.forward(x_proj, state0, W_h, b_h, lengths)
-        return hs, state_T, ReferenceCache(cache)
+        return hs, state_T, ReferenceCache(cache) if keep_cache else None
     x_proj = contiguous(x_proj, dtype)
     B, T, G = x_proj.shape
     H = G // 4
@@ -49,29 +54,33 @@ def forward(x_proj, state0, W_h, b_h, lengths):
     steps = step_counts(lengths, B, T)
     h, c = (fresh_state(s, dtype) for s in state0)
     hs = empty((B, T, H), dtype=dtype)
-    h_prev = empty((B, T, H), dtype=dtype)  # batch-major: the rows of the ∂L/∂W_h GEMM
-    c_prev = empty((T, B, H), dtype=dtype)
-    gates = empty((T, 4, B, H), dtype=dtype)  # i, f, g, o after their nonlinearities
-    tanh_c = empty((T, B, H), dtype=dtype)
+    kept = T if keep_cache else 1  # without a cache, one step's worth, overwritten every step
+    h_prev = empty((B, T, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # batch-major: the ∂L/∂W_h GEMM's rows
+    c_prev = empty((kept, B, H), dtype=dtype)
+    gates = empty((kept, 4, B, H), dtype=dtype)  # i, f, g, o after their nonlinearities
+    tanh_c = empty((kept, B, H), dtype=dtype)
     _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c,
-                  np.empty((B, G), dtype=dtype), np.empty((2, B, H), dtype=dtype))
-    cache = (h_prev, c_prev, gates, tanh_c, W_h, has_bias, steps)
+                  np.empty((B, G), dtype=dtype), np.empty((2, B, H), dtype=dtype), keep_cache)
+    cache = (h_prev, c_prev, gates, tanh_c, W_h, has_bias, steps) if keep_cache else None
     return hs, (h, c), cache
 
 
 @njit(**JIT)
-def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c, a, new):
+def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c, a, new, keep):
+    """keep: fill the whole cache; else gates, tanh_c and c_prev hold one step, h_prev nothing."""
     T = x_proj.shape[1]
     for t in range(T):
-        save_rows(h, h_prev, t)
-        copy_flat(c, c_prev[t])
+        k = t if keep else 0
+        if keep:
+            save_rows(h, h_prev, t)
+            copy_flat(c, c_prev[t])
         matmul(h, W_h, a)  # h_{t-1} W_h (B, 4H)
-        z = gates[t]
+        z = gates[k]
         gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # i, f: one (B, H) block per gate
         gate_pass(a, x_proj, t, b_h, z[2:3], 2, TANH)  # g
         gate_pass(a, x_proj, t, b_h, z[3:], 3, SIGMOID)  # o
         _cell(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), z[3].reshape(-1),
-              c.reshape(-1), tanh_c[t].reshape(-1), new[0].reshape(-1), new[1].reshape(-1))
+              c.reshape(-1), tanh_c[k].reshape(-1), new[0].reshape(-1), new[1].reshape(-1))
         update_rows(new[0], c, t, steps)
         commit_rows(new[1], h, hs, t, steps)
 

@@ -10,6 +10,10 @@ with the pieces described in kernels._common:
     is one GEMM over all B·T rows after the backward loop.
   * Backward keeps only the recurrence in its loop: da_t = dh ⊙ φ'(y) in one flat pass, then
     BLAS for ∂L/∂h_{t-1} = da_t W_hᵀ. ∂L/∂b_h is summed per step while da_t is in cache.
+  * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
+    arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
+    h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
+    pass at a fraction of the memory traffic.
 """
 
 from __future__ import annotations
@@ -33,14 +37,14 @@ RELU = 3  # beside _common's LINEAR, SIGMOID, TANH
 _CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID}
 
 
-def forward(x_proj, state0, W_h, b_h, lengths, *, activation_name: str = "tanh"):
+def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True, *, activation_name: str = "tanh"):
     """Run the cell over x_proj (B, T, H); returns hs (B, T, H), (h_T,), cache."""
     activation(activation_name)  # the reference's error for unknown names
     dtype = common_float_dtype(x_proj, W_h, b_h, *state0)
     if dtype is None:
         hs, state_T, cache = reference.forward(x_proj, state0, W_h, b_h, lengths,
                                                activation_name=activation_name)
-        return hs, state_T, ReferenceCache(cache)
+        return hs, state_T, ReferenceCache(cache) if keep_cache else None
     x_proj = contiguous(x_proj, dtype)
     B, T, H = x_proj.shape
     W_h = contiguous(W_h, dtype)
@@ -50,21 +54,24 @@ def forward(x_proj, state0, W_h, b_h, lengths, *, activation_name: str = "tanh")
     act = _CODES[activation_name]
     h = fresh_state(state0[0], dtype)
     hs = empty((B, T, H), dtype=dtype)
-    h_prev = empty((B, T, H), dtype=dtype)  # batch-major: the rows of the ∂L/∂W_h GEMM
-    y = empty((T, 1, B, H), dtype=dtype)  # φ(a_t) on every row, padding included
-    _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, np.empty((B, H), dtype=dtype))
-    return hs, (h,), (h_prev, y, W_h, has_bias, steps, act)
+    # without a cache: no h_prev, and y holds one step, overwritten every step
+    h_prev = empty((B, T, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # batch-major: the ∂L/∂W_h GEMM's rows
+    y = empty((T if keep_cache else 1, 1, B, H), dtype=dtype)  # φ(a_t) on every row, padding included
+    _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, np.empty((B, H), dtype=dtype), keep_cache)
+    return hs, (h,), (h_prev, y, W_h, has_bias, steps, act) if keep_cache else None
 
 
 @njit(**JIT)
-def _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, a):
+def _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, a, keep):
     for t in range(x_proj.shape[1]):
-        save_rows(h, h_prev, t)
+        k = t if keep else 0
+        if keep:
+            save_rows(h, h_prev, t)
         matmul(h, W_h, a)  # h_{t-1} W_h
-        gate_pass(a, x_proj, t, b_h, y[t], 0, LINEAR if act == RELU else act)  # φ(a_t)
+        gate_pass(a, x_proj, t, b_h, y[k], 0, LINEAR if act == RELU else act)  # φ(a_t)
         if act == RELU:
-            relu_flat(y[t])
-        commit_rows(y[t, 0], h, hs, t, steps)
+            relu_flat(y[k])
+        commit_rows(y[k, 0], h, hs, t, steps)
 
 
 @njit(**JIT)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import kernels
+from rnnkit import grad_mode, kernels
 from rnnkit.layers.base import Gradients, Layer, check_array, check_lengths, reverse_within_lengths
 from rnnkit.layers.cell_spec import CellSpec
 
@@ -92,7 +92,8 @@ class Recurrent(Layer):
         x_proj = (x.reshape(B * T, -1) @ p["W_x"]).reshape(B, T, -1)
         x_proj += b_x
         impl = kernels.select(self.cell.family)
-        hs, state_T, cell_cache = impl.forward(x_proj, state0, p["W_h"], b_h, lengths, **self.cell.variant)
+        hs, state_T, cell_cache = impl.forward(x_proj, state0, p["W_h"], b_h, lengths,
+                                               keep_cache=grad_mode.is_grad_enabled(), **self.cell.variant)
         y = hs if self.return_sequences else state_T[0]
         out = (y, *state_T) if self.return_state else y
         return out, (impl, cell_cache, x, lengths, given_as)
@@ -115,11 +116,14 @@ class Recurrent(Layer):
         b_x, b_h = (p["b"], None) if "b" in p else (p["b_x"], p["b_h"])
         x_proj = (x_t @ p["W_x"] + b_x)[:, None]  # (B, 1, G)
         impl = kernels.select(self.cell.family)
-        hs, state_t, _ = impl.forward(x_proj, state0, p["W_h"], b_h, None, **self.cell.variant)
+        hs, state_t, _ = impl.forward(x_proj, state0, p["W_h"], b_h, None, keep_cache=False, **self.cell.variant)
         return hs[:, 0], tuple(state_t)
 
     def backward(self, dy, cache) -> Gradients:
         impl, cell_cache, x, lengths, given_as = cache
+        if cell_cache is None:
+            raise RuntimeError(f"{self.display_name}: its forward pass ran under rnnkit.no_grad(), which keeps "
+                               "nothing for backward; run the forward outside no_grad() to get gradients")
         if self.return_state:
             dy, *d_states = dy
         else:

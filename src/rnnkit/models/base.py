@@ -70,21 +70,26 @@ class Model:
 
     # -- the verbs ---------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss="mse", metrics=(), *, clipnorm: float | None = None,
-                clipvalue: float | None = None, **optimizer_options) -> "Model":
+                clipvalue: float | None = None, weight_noise: float = 0.0, **optimizer_options) -> "Model":
         """Fix the loss, optimizer (a name or instance; options such as lr pass through),
-        metrics and gradient clipping (by global norm and/or by value, seed 004)."""
+        metrics, gradient clipping (by global norm and/or by value, seed 004) and weight noise
+        (the standard deviation of Gaussian noise added to every weight for each training
+        batch's forward and backward pass; the update goes to the noise-free weights)."""
         names = [metrics] if isinstance(metrics, str) else list(metrics)
         opt = optim.get(optimizer, **optimizer_options)
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
             if value is not None and not value > 0:
                 raise ValueError(f"{arg} must be a positive number, got {value!r}")
+        if not (isinstance(weight_noise, (int, float)) and 0 <= weight_noise < float("inf")):
+            raise ValueError(f"weight_noise must be a standard deviation >= 0, got {weight_noise!r}")
         self.compiled = Compiled(
             loss=losses.get(loss), loss_name=loss if isinstance(loss, str) else type(loss).__name__,
             optimizer=opt, metrics={m: metric_functions.get(m) for m in names},
-            clipnorm=clipnorm, clipvalue=clipvalue,
+            clipnorm=clipnorm, clipvalue=clipvalue, weight_noise=float(weight_noise),
         )
         self.compile_config = {"loss": self.compiled.loss_name, "metrics": names, "clipnorm": clipnorm,
-                               "clipvalue": clipvalue, "optimizer": opt.config()}
+                               "clipvalue": clipvalue, "weight_noise": float(weight_noise),
+                               "optimizer": opt.config()}
         return self
 
     def _require_compiled(self, verb: str) -> Compiled:

@@ -79,7 +79,8 @@ def load(path: str | os.PathLike):
 
         optimizer = optim.from_config(compile_config["optimizer"])
         model.compile(optimizer, loss=compile_config["loss"], metrics=compile_config["metrics"],
-                      clipnorm=compile_config["clipnorm"], clipvalue=compile_config["clipvalue"])
+                      clipnorm=compile_config["clipnorm"], clipvalue=compile_config["clipvalue"],
+                      weight_noise=compile_config.get("weight_noise", 0.0))
         if meta.get("optimizer_state"):
             optimizer.load_state_dict(opt_state)
     model.epochs_trained = int(meta["epochs_trained"])

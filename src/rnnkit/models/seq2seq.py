@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit.grad_mode import no_grad
 from rnnkit.layers.attention import AdditiveAttention
 from rnnkit.layers.cell_spec import CellSpec
 from rnnkit.layers.dense import Dense
@@ -302,7 +303,8 @@ class EncoderDecoder(Model):
         if src.size and (src.max() >= self.source_vocab or src.min() < 0):
             raise ValueError(f"source ids must lie in 1..{self.source_vocab - 1}")
         emb = self.source_embedding.forward(src)[0]
-        (keys, *finals), _ = self.encoder.forward(emb, lengths=src_len)
+        with no_grad():  # decoding never backpropagates into the encoder
+            (keys, *finals), _ = self.encoder.forward(emb, lengths=src_len)
         state, _ = self._bridge_forward(finals)
         projected = None if self.attention is None else self.attention.project_keys(keys)
         return _Encoded(keys, projected, src_len, state)
@@ -333,7 +335,8 @@ class EncoderDecoder(Model):
     def log_prob(self, sources, targets) -> np.ndarray:
         """The model's log-probability of each target (+ EOS) given its source, teacher forced (N,)."""
         x, y = self.pack(sources, targets)
-        logits, lengths, _ = self.forward(x)
+        with no_grad():
+            logits, lengths, _ = self.forward(x)
         lp = log_softmax(logits)
         picked = np.take_along_axis(lp, y[..., None], axis=-1)[..., 0]
         real = np.arange(y.shape[1])[None, :] < lengths[:, None]

@@ -121,6 +121,7 @@ class HParams:
     weight_decay: float = 0.0  # adamw only
     clipnorm: float | None = 5.0
     clipvalue: float | None = None
+    weight_noise: float = 0.0  # std of Gaussian noise on the weights of every training pass
     seed: int = 0
     batching: str = "padded"  # padded | bucket
     patience: int | None = None  # early stopping on the monitored value; None = off
@@ -160,6 +161,8 @@ class HParams:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
+        if not 0 <= self.weight_noise < float("inf"):
+            raise ValueError(f"weight-noise must be a standard deviation >= 0, got {self.weight_noise!r}")
         if self.weight_decay < 0:
             raise ValueError(f"weight-decay must be >= 0, got {self.weight_decay!r}")
         if self.batching not in BATCHING_MODES:
@@ -221,7 +224,7 @@ class Task:
         if hp.optimizer.lower() == "adamw":
             options["weight_decay"] = hp.weight_decay
         model.compile(hp.optimizer, loss=loss, metrics=list(metrics), clipnorm=hp.clipnorm,
-                      clipvalue=hp.clipvalue, **options)
+                      clipvalue=hp.clipvalue, weight_noise=hp.weight_noise, **options)
         return model
 
     def fit(self, model, data: TaskData, hp: HParams, callbacks=(), verbose: int = 1):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnkit.grad_mode import no_grad
 from rnnkit.optim import clipping
 from rnnkit.training.callbacks import Callback, History
 from rnnkit.training.data import SequenceData, batch_indices
@@ -37,6 +38,7 @@ class Compiled:
     metrics: dict[str, object] = field(default_factory=dict)
     clipnorm: float | None = None
     clipvalue: float | None = None
+    weight_noise: float = 0.0
 
 
 def predict(model, data: SequenceData, batch_size: int = 256) -> np.ndarray:
@@ -44,7 +46,8 @@ def predict(model, data: SequenceData, batch_size: int = 256) -> np.ndarray:
     outputs = []
     for index in batch_indices(data, batch_size, "padded", rng=None):
         batch = data.take(index)
-        y, _, _ = model.forward(batch.x, lengths=batch.lengths, training=False, rng=None)
+        with no_grad():  # outputs only: the layers skip their backward caches
+            y, _, _ = model.forward(batch.x, lengths=batch.lengths, training=False, rng=None)
         outputs.append(y)
     if outputs[0].ndim >= 3 and data.lengths is not None:  # re-pad trimmed per-step outputs
         T = data.x.shape[1]
@@ -77,11 +80,27 @@ def _finite_or_raise(what: str, value, epoch: int, batch: int) -> None:
         )
 
 
+def _add_weight_noise(params: dict, std: float, rng) -> dict:
+    """Perturb every parameter by N(0, std²) in place (Graves 2011, the weight noise of Chung et
+    al. 2014); returns the clean values, which the caller must put back before the update."""
+    clean = {k: v.copy() for k, v in params.items()}
+    for v in params.values():
+        v += rng.normal(0.0, std, size=v.shape).astype(v.dtype, copy=False)
+    return clean
+
+
 def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, index: int):
-    y, y_lengths, cache = model.forward(batch.x, lengths=batch.lengths, training=True, rng=rng)
-    loss, d_y = compiled.loss(y, batch.y, y_lengths)
-    _finite_or_raise("the loss", loss, epoch, index)
-    grads = model.backward(d_y, cache)
+    # Weight noise: the gradient is taken at noisy weights and applied to the clean ones.
+    clean = _add_weight_noise(model.params, compiled.weight_noise, rng) if compiled.weight_noise else None
+    try:
+        y, y_lengths, cache = model.forward(batch.x, lengths=batch.lengths, training=True, rng=rng)
+        loss, d_y = compiled.loss(y, batch.y, y_lengths)
+        _finite_or_raise("the loss", loss, epoch, index)
+        grads = model.backward(d_y, cache)
+    finally:
+        if clean is not None:
+            for k, v in model.params.items():
+                np.copyto(v, clean[k])
     if compiled.clipvalue is not None:
         clipping.clip_by_value(grads, compiled.clipvalue)
     if compiled.clipnorm is not None:
