@@ -1,0 +1,35 @@
+"""The recurrent layer's inference pass (rnnkit.no_grad()): projected a chunk of steps at a
+time, with the same outputs and final state as the training pass, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rnnkit
+import rnnkit.layers.recurrent as recurrent
+from rnnkit.layers import GRU, LSTM, SimpleRNN
+
+CELLS = [SimpleRNN, LSTM, lambda H, **kw: GRU(H, reset_after=False, **kw), GRU]
+
+
+@pytest.mark.parametrize("chunk_steps", [1, 3, 7, 100])
+@pytest.mark.parametrize("cell", CELLS, ids=["rnn", "lstm", "gru_before", "gru_after"])
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_chunked_inference_equals_the_training_pass(cell, backend, chunk_steps, monkeypatch):
+    B, T, F, H = 5, 11, 3, 4
+    layer = cell(H, return_sequences=True, return_state=True, go_backwards=chunk_steps == 3)
+    layer.build((T, F), rng=1)
+    G = layer.params["W_h"].shape[1]
+    monkeypatch.setattr(recurrent, "_CHUNK_BYTES", chunk_steps * B * G * 4)
+    rng = np.random.default_rng(chunk_steps)
+    x = rng.standard_normal((B, T, F)).astype(np.float32)
+    state0 = tuple(rng.standard_normal((B, H)).astype(np.float32) for _ in range(layer.cell.state_size))
+    for lengths in (None, np.array([11, 2, 4, 7, 1])):
+        with rnnkit.backend(backend):
+            expected, _ = layer.forward(x, lengths=lengths, initial_state=state0)
+            with rnnkit.no_grad():
+                got, cache = layer.forward(x, lengths=lengths, initial_state=state0)
+        assert cache[1] is None  # no cell cache kept
+        for e, g in zip(expected, got, strict=True):
+            assert g.dtype == e.dtype and np.array_equal(g, e)
