@@ -22,6 +22,7 @@ def test_chunked_inference_equals_the_training_pass(cell, backend, chunk_steps, 
     layer.build((T, F), rng=1)
     G = layer.params["W_h"].shape[1]
     monkeypatch.setattr(recurrent, "_CHUNK_BYTES", chunk_steps * B * G * 4)
+    monkeypatch.setattr(recurrent, "_CHUNK_ROWS", 1)
     rng = np.random.default_rng(chunk_steps)
     x = rng.standard_normal((B, T, F)).astype(np.float32)
     state0 = tuple(rng.standard_normal((B, H)).astype(np.float32) for _ in range(layer.cell.state_size))
@@ -33,3 +34,22 @@ def test_chunked_inference_equals_the_training_pass(cell, backend, chunk_steps, 
         assert cache[1] is None  # no cell cache kept
         for e, g in zip(expected, got, strict=True):
             assert g.dtype == e.dtype and np.array_equal(g, e)
+
+
+def test_chunks_are_actually_taken(monkeypatch):
+    """The test above compares chunked passes: make sure the layer does cut T into chunks."""
+    calls = []
+    layer = LSTM(4, return_sequences=True)
+    layer.build((11, 3), rng=0)
+    real = rnnkit.kernels.select("lstm").forward
+
+    def counting(x_proj, *args, **kwargs):
+        calls.append(x_proj.shape[1])
+        return real(x_proj, *args, **kwargs)
+
+    monkeypatch.setattr(recurrent, "_CHUNK_BYTES", 3 * 5 * 16 * 4)
+    monkeypatch.setattr(recurrent, "_CHUNK_ROWS", 1)
+    monkeypatch.setattr(rnnkit.kernels.select("lstm"), "forward", counting)
+    with rnnkit.no_grad():
+        layer.forward(np.zeros((5, 11, 3), np.float32))
+    assert calls == [3, 3, 3, 2]

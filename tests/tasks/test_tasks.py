@@ -62,6 +62,18 @@ def test_registry_names_and_errors():
         tasks.get("names").hparams(tasks.get("names").parse_options({}), cell="transformer")
 
 
+def test_cell_specific_defaults_sit_between_task_defaults_and_overrides():
+    task = tasks.get("nottingham")
+    options = task.parse_options({})
+    lstm, gru, rnn = (task.hparams(options, cell=c) for c in (None, "gru", "rnn"))
+    assert (lstm.cell, lstm.lr, lstm.clipnorm, lstm.dropout) == ("lstm", 2e-3, 5.0, 0.4)
+    assert (gru.lr, gru.clipnorm, gru.dropout, gru.epochs, gru.hidden) == (1e-3, 1.0, 0.3, 50, 256)
+    assert (rnn.lr, rnn.clipnorm, rnn.epochs, rnn.lr_decay, rnn.patience) == (1e-3, 1.0, 80, 0.98, 15)
+    assert task.hparams(options, cell="gru", lr=0.5, dropout=None).lr == 0.5  # the user's value wins
+    names = tasks.get("names")
+    assert names.hparams(names.parse_options({}), cell="lstm").lr == names.hparams(names.parse_options({})).lr
+
+
 def test_echo_learns_the_previous_input():
     _, _, _, logs = run("echo", epochs=30)
     assert logs["r2"] > 0.8, logs  # chance (predicting the mean) is 0

@@ -15,12 +15,14 @@ from rnnkit.layers.base import Gradients, Layer, check_array, check_lengths, rev
 from rnnkit.layers.cell_spec import CellSpec
 
 
-# Inference projects the inputs this many bytes of x_proj at a time: a chunk about the size of
-# a core's L2 is still in cache when the cell reads it (measured here against 4 MiB and against
-# one projection of all T steps: LSTM inference at (64, 100, 64, 128) 13.4 vs 14.1 vs 16.4 ms,
-# at (128, 100, 256, 512) 307 vs 302 vs 415 ms). Training keeps one whole projection: the
-# kernels' caches are written for all T steps in one call.
+# Inference projects the inputs about this many bytes of x_proj at a time: a chunk about the
+# size of a core's L2 is still in cache when the cell reads it, and at least _CHUNK_ROWS rows
+# keep the projection GEMM efficient. Measured here (BENCHMARKS.md): LSTM inference at
+# (64, 100, 64, 128) 13.3 ms against 14.3 for one projection of all T steps; at
+# (64, 100, 128, 256) 39.3 against 41.1. Training keeps one whole projection: the kernels'
+# caches are written for all T steps in one call.
 _CHUNK_BYTES = 1 << 20
+_CHUNK_ROWS = 512
 
 
 def _project(x, W_x, b_x):
@@ -124,7 +126,7 @@ class Recurrent(Layer):
         tests/layers/test_recurrent.py checks it)."""
         B, T, _ = x.shape
         G = self.params["W_h"].shape[1]
-        chunk = max(1, min(T, _CHUNK_BYTES // max(1, B * G * x.itemsize)))
+        chunk = min(T, max(-(-_CHUNK_ROWS // max(1, B)), _CHUNK_BYTES // max(1, B * G * x.itemsize)))
         if chunk == T:  # one pass, no copy
             return impl.forward(_project(x, self.params["W_x"], b_x), state0, self.params["W_h"], b_h,
                                 lengths, keep_cache=False, **self.cell.variant)[:2]

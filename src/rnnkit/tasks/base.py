@@ -17,6 +17,7 @@ Contract (a subclass sets the class attributes and overrides the methods marked 
     options: tuple[Option, ...]  task settings (--subset, --horizon, ...): name, default, choices, type
 
     defaults(options) -> dict            * hyperparameters (HParams fields) that give a good model
+    cell_defaults(cell, options) -> dict   changes to defaults() for a run with that cell (default none)
     load(options, seed) -> TaskData      * train / val / test splits plus JSON-able `meta`
     build_model(hp, meta) -> Model       * a compiled model (Sequential, or an encoder-decoder)
     fit(model, data, hp, callbacks, verbose) -> History      train on data.train, validate on data.val
@@ -204,9 +205,18 @@ class Task:
         """HParams fields that differ from HParams() for this task (given the task options)."""
         return {}
 
+    def cell_defaults(self, cell: str, options: dict) -> dict:
+        """HParams fields that differ from defaults() when the run uses `cell` (the cell given
+        or the default one): where the best recipe found differs from cell to cell."""
+        return {}
+
     def hparams(self, options: dict, **overrides) -> HParams:
-        """The task's default hyperparameters with `overrides` (None values ignored) applied."""
-        chosen = {**self.defaults(options), **{k: v for k, v in overrides.items() if v is not None}}
+        """The task's default hyperparameters, then its cell-specific ones, then `overrides`
+        (None values ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        chosen = self.defaults(options)
+        cell = given.get("cell", chosen.get("cell", HParams.cell))
+        chosen = {**chosen, **self.cell_defaults(cell, options), **given}
         return HParams().replace(**chosen)
 
     # -- data and model ---------------------------------------------------------------------
