@@ -156,7 +156,7 @@ class Recurrent(Layer):
         x_t = check_array(x_t, "x_t", 2, p["W_x"].shape[0], dtype=self.dtype)
         state0, _ = self.check_initial_state(state, x_t.shape[0])
         b_x, b_h = (p["b"], None) if "b" in p else (p["b_x"], p["b_h"])
-        x_proj = (x_t @ p["W_x"] + b_x)[:, None]  # (B, 1, G)
+        x_proj = _project(x_t[:, None], p["W_x"], b_x)  # (B, 1, G)
         impl = kernels.select(self.cell.family)
         hs, state_t, _ = impl.forward(x_proj, state0, p["W_h"], b_h, None, keep_cache=False, **self.cell.variant)
         return hs[:, 0], tuple(state_t)
