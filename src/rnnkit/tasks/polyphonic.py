@@ -76,7 +76,7 @@ class Polyphonic(Task):
         # improving to the last of 80 epochs with a slower decay. The LSTM is better without.
         recipe = dict(dropout=0.3, lr=1e-3, clipnorm=1.0)
         if cell == "rnn":
-            recipe.update(dropout=0.2, epochs=80, lr_decay=0.98, patience=15)
+            recipe.update(dropout=0.1, epochs=80, lr_decay=0.98, patience=15)
         return recipe
 
     def load(self, options, seed=0):
