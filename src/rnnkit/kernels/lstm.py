@@ -56,7 +56,7 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True):
     hs = empty((B, T, H), dtype=dtype)
     kept = T if keep_cache else 1  # without a cache, one step's worth, overwritten every step
     h_prev = empty((B, T, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # batch-major: the ∂L/∂W_h GEMM's rows
-    c_prev = empty((kept, B, H), dtype=dtype)
+    c_prev = empty((T, B, H), dtype=dtype) if keep_cache else absent(dtype, 3)
     gates = empty((kept, 4, B, H), dtype=dtype)  # i, f, g, o after their nonlinearities
     tanh_c = empty((kept, B, H), dtype=dtype)
     _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c,
@@ -67,7 +67,7 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True):
 
 @njit(**JIT)
 def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c, a, new, keep):
-    """keep: fill the whole cache; else gates, tanh_c and c_prev hold one step, h_prev nothing."""
+    """keep: fill the whole cache; else gates and tanh_c hold one step, h_prev and c_prev nothing."""
     T = x_proj.shape[1]
     for t in range(T):
         k = t if keep else 0
