@@ -65,8 +65,9 @@ def test_train_writes_every_artifact_and_prints_test_accuracy(names_run):
 
 
 def test_regression_run_has_no_confusion_matrix(tmp_path):
-    result = invoke("train", "echo", "--epochs", 2, "--out", tmp_path / "echo", "-v", 0)
+    result = invoke("train", "echo", "--epochs", 2, "--ema", 0.9, "--out", tmp_path / "echo", "-v", 0)
     assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "echo" / "config.json").read_text())["hparams"]["ema"] == 0.9
     assert (tmp_path / "echo" / "results.json").is_file()
     assert not (tmp_path / "echo" / "confusion_matrix.png").exists()
     assert "test R²" in result.stdout
@@ -109,6 +110,7 @@ def test_summary_of_a_task_default_model():
         (["train", "names", "--cell", "transformer"], ["--cell", "transformer"]),
         (["train", "names", "--epochs", "many"], ["--epochs", "integer"]),
         (["train", "names", "--dropout", "1.5"], ["--dropout"]),
+        (["train", "names", "--ema", "1"], ["--ema"]),
         (["train", "names", "--subset", "all99"], ["subset", "all99", "aiedu10"]),
         (["train", "mnist-rows", "--horizon", "4"], ["mnist-rows", "horizon"]),
         (["train", "names", "-o", "nonsense"], ["KEY=VALUE"]),

@@ -239,3 +239,56 @@ def test_centered_rmsprop_stays_finite_on_constant_gradients():
     for _ in range(200):
         opt.step(params, {"w": np.full(5, 0.3)})
     assert np.all(np.isfinite(params["w"]))
+
+
+@pytest.mark.parametrize("name", sorted(optim.OPTIMIZERS))
+def test_ema_averages_the_iterates_without_changing_them(name):
+    beta = 0.8
+    rng = np.random.default_rng(3)
+    params = make_params(rng)
+    grad_steps = make_grads(rng, params)
+    del grad_steps[2]["0.b_h"]  # its average counts its own updates only
+    plain, averaged = {k: p.copy() for k, p in params.items()}, {k: p.copy() for k, p in params.items()}
+    a, b = optim.get(name, lr=0.01), optim.get(name, lr=0.01, ema=beta)
+    iterates = {k: [] for k in params}
+    for grads in grad_steps:
+        a.step(plain, grads)
+        b.step(averaged, grads)
+        for k in grads:
+            iterates[k].append(plain[k].copy())
+    for k in params:  # the live weights follow the same path, bit for bit
+        np.testing.assert_array_equal(averaged[k], plain[k], err_msg=k)
+    mean = b.averaged_weights(averaged)
+    for k, seen in iterates.items():
+        t = len(seen)
+        weights = [(1 - beta) * beta ** (t - 1 - i) for i in range(t)]
+        expected = sum(w * p for w, p in zip(weights, seen)) / (1 - beta**t)
+        np.testing.assert_allclose(mean[k], expected, rtol=0, atol=1e-13, err_msg=k)
+        assert mean[k] is not averaged[k]
+    untouched = b.averaged_weights({**averaged, "new": np.ones(2)})["new"]
+    np.testing.assert_array_equal(untouched, np.ones(2))  # no update yet: its value
+
+
+def test_ema_state_round_trips_and_is_checked():
+    from safetensors.numpy import load, save
+
+    params = {"w": np.arange(3.0, dtype=np.float32)}
+    a = optim.Adam(lr=0.1, ema=0.9)
+    a.step(params, {"w": np.ones(3, np.float32)})
+    b = optim.from_config(json.loads(json.dumps(a.config())))
+    b.load_state_dict(load(save(a.state_dict())))
+    assert b.ema == 0.9 and "state/w/average" in a.state_dict()
+    resumed = {"w": params["w"].copy()}
+    for opt, ps in ((a, params), (b, resumed)):
+        opt.step(ps, {"w": np.full(3, -2.0, np.float32)})
+    np.testing.assert_array_equal(b.averaged_weights(resumed)["w"], a.averaged_weights(params)["w"])
+    assert b.averaged_weights(resumed)["w"].dtype == np.float32
+
+    no_average = optim.Adam()
+    no_average.step({"w": np.zeros(3)}, {"w": np.ones(3)})
+    with pytest.raises(ValueError, match=r"lacks \['average'\] for parameter 'w'"):
+        optim.Adam(ema=0.9).load_state_dict(no_average.state_dict())
+    with pytest.raises(ValueError, match=r"ema must be a finite number in \[0.0, 1.0\), got 1.0"):
+        optim.SGD(ema=1.0)
+    with pytest.raises(ValueError, match=r"averaged_weights\(\) needs an optimizer created with ema"):
+        optim.SGD().averaged_weights(params)

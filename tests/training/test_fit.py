@@ -173,3 +173,31 @@ def test_weight_noise_is_seeded_saved_and_checked(tmp_path):
     assert load(tmp_path / "m.safetensors").compiled.weight_noise == 0.1
     with pytest.raises(ValueError, match="weight_noise"):
         _noisy_model(-0.1)
+
+
+def _averaging_model(ema):
+    model = Sequential([GRU(6, return_sequences=True), Dense(1)], seed=4, input_shape=(None, 2))
+    return model.compile("adam", loss="mse", lr=0.05, ema=ema)
+
+
+def test_ema_validates_checkpoints_and_ends_on_the_averaged_weights(tmp_path):
+    from rnnkit import load
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((24, 5, 2)).astype(np.float32)
+    y = np.cumsum(x[..., :1], axis=1)
+    val = (x[:8] * 0.5, y[:8] * 0.5)
+    live = _averaging_model(None)
+    live.fit(x, y, epochs=3, batch_size=4, validation_data=val, verbose=0)
+    model = _averaging_model(0.9)
+    checkpoint = ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_loss")
+    history = model.fit(x, y, epochs=3, batch_size=4, validation_data=val, callbacks=[checkpoint], verbose=0)
+
+    # the averaging never feeds back: the training loss is the live model's, the weights are not
+    np.testing.assert_array_equal(history.history["loss"], live.history.history["loss"])
+    assert all(not np.array_equal(model.params[k], live.params[k]) for k in model.params)
+    # fit returns the averages, and they are what the last validation measured
+    assert model.evaluate(*val)["loss"] == pytest.approx(history.history["val_loss"][-1], rel=1e-6)
+    best = load(tmp_path / "best.safetensors")
+    assert best.compiled.optimizer.ema == 0.9
+    assert best.evaluate(*val)["loss"] == pytest.approx(min(history.history["val_loss"]), rel=1e-6)

@@ -110,6 +110,9 @@ def train(
     clipvalue: Optional[float] = typer.Option(None, help="clip each gradient entry to ±value"),
     no_clip: bool = typer.Option(False, "--no-clip", help="no gradient clipping at all"),
     weight_noise: Optional[float] = typer.Option(None, min=0.0, help="std of Gaussian noise on the weights while training"),
+    ema: Optional[float] = typer.Option(None, min=0.0, max=0.999999,
+                                        help="average the weights, decaying by this per update (e.g. 0.999); "
+                                             "validation, checkpoints and the final model use the average"),
     seed: Optional[int] = typer.Option(None, min=0, help="seed of initialisation, shuffling, validation split"),
     out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<task>-<time>)"),
     batching: Optional[Batching] = typer.Option(None, help="padded (with lengths) or bucket (by length)"),
@@ -132,8 +135,8 @@ def train(
     overrides = dict(cell=_value(cell), hidden=hidden, layers=layers, bidirectional=bidirectional, dropout=dropout,
                      input_dropout=input_dropout, epochs=epochs, batch_size=batch_size, lr=lr,
                      lr_decay=lr_decay, optimizer=_value(optimizer), weight_decay=weight_decay,
-                     clipnorm=clipnorm, clipvalue=clipvalue, weight_noise=weight_noise, seed=seed, batching=_value(batching), patience=patience,
-                     embedding=embedding)
+                     clipnorm=clipnorm, clipvalue=clipvalue, weight_noise=weight_noise, ema=ema, seed=seed,
+                     batching=_value(batching), patience=patience, embedding=embedding)
     hp = the_task.hparams(options, **overrides)
     if no_clip:
         hp = hp.replace(clipnorm=None, clipvalue=None)
@@ -143,7 +146,7 @@ def train(
     say(f"training {the_task.name} ({_metrics_line({k: v for k, v in options.items() if v is not None})}) "
         f"with {hp.cell} hidden={hp.hidden} layers={hp.layers} bidirectional={hp.bidirectional} "
         f"dropout={hp.dropout} epochs={hp.epochs} batch={hp.batch_size} lr={hp.lr} {hp.optimizer} "
-        f"clipnorm={hp.clipnorm}")
+        f"clipnorm={hp.clipnorm}" + (f" ema={hp.ema}" if hp.ema is not None else ""))
     results = runs.train_run(the_task, options, hp, folder, verbose=verbose, log=say)
     console.print(f"best epoch {results['best_epoch']} of {results['epochs_run']} ({results['train_seconds']:.0f} s); "
                   f"test: {_metrics_line(results['test'])}")

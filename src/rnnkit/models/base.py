@@ -71,8 +71,9 @@ class Model:
     # -- the verbs ---------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss="mse", metrics=(), *, clipnorm: float | None = None,
                 clipvalue: float | None = None, weight_noise: float = 0.0, **optimizer_options) -> "Model":
-        """Fix the loss, optimizer (a name or instance; options such as lr pass through),
-        metrics, gradient clipping (by global norm and/or by value, seed 004) and weight noise
+        """Fix the loss, optimizer (a name or instance; its options pass through: lr, or ema=0.999
+        to validate, checkpoint and return a running average of the weights), metrics, gradient
+        clipping (by global norm and/or by value, seed 004) and weight noise
         (the standard deviation of Gaussian noise added to every weight for each training
         batch's forward and backward pass; the update goes to the noise-free weights)."""
         names = [metrics] if isinstance(metrics, str) else list(metrics)

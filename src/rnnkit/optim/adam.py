@@ -23,8 +23,8 @@ class Adam(Optimizer):
     name = "adam"
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(lr, weight_decay)
+                 weight_decay: float = 0.0, amsgrad: bool = False, ema: float | None = None):
+        super().__init__(lr, weight_decay, ema)
         try:
             b1, b2 = betas
         except (TypeError, ValueError):
@@ -58,5 +58,5 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False):
-        super().__init__(lr, betas, eps, weight_decay, amsgrad)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, ema: float | None = None):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, ema)

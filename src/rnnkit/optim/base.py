@@ -21,6 +21,12 @@ What the base keeps:
 ``config()`` holds the hyperparameters as JSON. ``from_config(config())`` followed by
 ``load_state_dict(state_dict())`` continues a run bit for bit.
 
+Weight averaging (``ema``, as Keras's ``use_ema`` / ``ema_momentum``): with ``ema=β`` every
+update also advances ``a ← β a + (1 − β) p`` (slot ``"average"``, from zeros), and
+``averaged_weights(params)`` returns the bias-corrected average ``a / (1 − βᵗ)`` (t: the
+parameter's step count), an exponentially weighted mean of the iterates after each update
+(Polyak and Juditsky 1992). The training loop validates and checkpoints these averages.
+
 Weight decay is applied here too: ``g ← g + weight_decay · p`` (L2, as torch's SGD, RMSprop and
 Adam do) or, for subclasses with ``decoupled_weight_decay`` (AdamW), ``p ← p · (1 − lr ·
 weight_decay)`` before the update rule runs.
@@ -69,9 +75,10 @@ class Optimizer:
     name: ClassVar[str] = ""
     decoupled_weight_decay: ClassVar[bool] = False
 
-    def __init__(self, lr: float | Callable[[int], float], weight_decay: float = 0.0):
+    def __init__(self, lr: float | Callable[[int], float], weight_decay: float = 0.0, ema: float | None = None):
         self.lr = _check_lr(lr)
         self.weight_decay = check_float("weight_decay", weight_decay, 0.0)
+        self.ema = None if ema is None else check_float("ema", ema, 0.0, 1.0, hi_open=True)
         self.iterations = 0
         self.epoch = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
@@ -84,6 +91,9 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray], lr: float) -> None:
         """Update ``p`` and the buffers ``s`` in place; ``s["step"]`` already counts this update."""
         raise NotImplementedError
+
+    def _slots(self) -> tuple[str, ...]:
+        return self.slots() + ("average",) * (self.ema is not None)
 
     # --- learning rate ------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -113,15 +123,33 @@ class Optimizer:
                 else:
                     g = g + self.weight_decay * p
             self._update(p, g, s, lr)
+            if self.ema is not None:
+                a = s["average"]
+                a += (1 - self.ema) * (p - a)
         self.iterations += 1
+
+    def averaged_weights(self, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """New arrays: the bias-corrected running average of every parameter (a parameter that
+        has had no update yet: a copy of its value). Needs ``ema``."""
+        if self.ema is None:
+            raise ValueError("averaged_weights() needs an optimizer created with ema=<decay>, e.g. ema=0.999")
+        averaged = {}
+        for key, p in params.items():
+            s = self.state.get(key)
+            t = 0 if s is None else int(s["step"])
+            if t == 0:
+                averaged[key] = p.copy()
+            else:
+                averaged[key] = (s["average"] / (1 - self.ema**t)).astype(p.dtype, copy=False)
+        return averaged
 
     def _state_for(self, key: str, p: np.ndarray) -> dict[str, np.ndarray]:
         s = self.state.get(key)
         if s is None:
             s = {"step": np.zeros((), dtype=np.int64)}
-            s.update({slot: np.zeros_like(p) for slot in self.slots()})
+            s.update({slot: np.zeros_like(p) for slot in self._slots()})
             self.state[key] = s
-        for slot in self.slots():
+        for slot in self._slots():
             if s[slot].shape != p.shape:
                 raise ValueError(
                     f"params[{key!r}] has shape {p.shape} but the optimizer state {slot!r} has "
@@ -170,7 +198,7 @@ class Optimizer:
         missing = [k for k in ("iterations", "epoch") if k not in d]
         if missing:
             raise ValueError(f"state_dict lacks {missing}; expected the output of state_dict()")
-        known = ("step", *self.slots())
+        known = ("step", *self._slots())
         state: dict[str, dict[str, np.ndarray]] = {}
         for name, arr in d.items():
             if name in ("iterations", "epoch"):

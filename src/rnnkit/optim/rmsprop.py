@@ -19,8 +19,8 @@ class RMSprop(Optimizer):
     name = "rmsprop"
 
     def __init__(self, lr=1e-2, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
-                 centered: bool = False, weight_decay: float = 0.0):
-        super().__init__(lr, weight_decay)
+                 centered: bool = False, weight_decay: float = 0.0, ema: float | None = None):
+        super().__init__(lr, weight_decay, ema)
         self.alpha = check_float("alpha", alpha, 0.0, 1.0)
         self.eps = check_float("eps", eps, 0.0)
         self.momentum = check_float("momentum", momentum, 0.0)

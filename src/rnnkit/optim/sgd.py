@@ -17,8 +17,8 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, lr=1e-3, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0):
-        super().__init__(lr, weight_decay)
+                 weight_decay: float = 0.0, ema: float | None = None):
+        super().__init__(lr, weight_decay, ema)
         self.momentum = check_float("momentum", momentum, 0.0)
         if not isinstance(nesterov, bool):
             raise ValueError(f"nesterov must be a bool, got {nesterov!r}")

@@ -123,6 +123,7 @@ class HParams:
     clipnorm: float | None = 5.0
     clipvalue: float | None = None
     weight_noise: float = 0.0  # std of Gaussian noise on the weights of every training pass
+    ema: float | None = None  # decay of the running average of the weights (optimizer ema); None = off
     seed: int = 0
     batching: str = "padded"  # padded | bucket
     patience: int | None = None  # early stopping on the monitored value; None = off
@@ -164,6 +165,8 @@ class HParams:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
         if not 0 <= self.weight_noise < float("inf"):
             raise ValueError(f"weight-noise must be a standard deviation >= 0, got {self.weight_noise!r}")
+        if self.ema is not None and not 0 <= self.ema < 1:
+            raise ValueError(f"ema must lie in [0, 1), got {self.ema!r}")
         if self.weight_decay < 0:
             raise ValueError(f"weight-decay must be >= 0, got {self.weight_decay!r}")
         if self.batching not in BATCHING_MODES:
@@ -233,6 +236,8 @@ class Task:
         options = {"lr": hp.lr if hp.lr_decay == 1 else ExponentialDecay(hp.lr, rate=hp.lr_decay)}
         if hp.optimizer.lower() == "adamw":
             options["weight_decay"] = hp.weight_decay
+        if hp.ema is not None:
+            options["ema"] = hp.ema
         model.compile(hp.optimizer, loss=loss, metrics=list(metrics), clipnorm=hp.clipnorm,
                       clipvalue=hp.clipvalue, weight_noise=hp.weight_noise, **options)
         return model

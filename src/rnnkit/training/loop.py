@@ -6,13 +6,15 @@
 
 y_lengths tells the loss which output steps are real (None: all, or an output at the last step
 only). Every random choice of epoch e comes from np.random.default_rng([seed, e]), so training
-10 epochs equals training 5, saving, loading and training 5 more, bit for bit.
+10 epochs equals training 5, saving, loading and training 5 more, bit for bit (except with an
+optimizer that averages weights, `ema`: fit ends on the averages, so training resumes from them).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +91,23 @@ def _add_weight_noise(params: dict, std: float, rng) -> dict:
     return clean
 
 
+@contextmanager
+def averaged_weights(model, optimizer):
+    """Within the block the model holds the optimizer's averaged weights (if it keeps any, `ema`);
+    the live training weights come back after it, also on error."""
+    if optimizer.ema is None:
+        yield
+        return
+    live = {k: v.copy() for k, v in model.params.items()}
+    for k, v in optimizer.averaged_weights(model.params).items():
+        np.copyto(model.params[k], v)
+    try:
+        yield
+    finally:
+        for k, v in model.params.items():
+            np.copyto(v, live[k])
+
+
 def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, index: int):
     # Weight noise: the gradient is taken at noisy weights and applied to the clean ones.
     clean = _add_weight_noise(model.params, compiled.weight_noise, rng) if compiled.weight_noise else None
@@ -141,17 +160,22 @@ def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_siz
                     sums[k] = sums.get(k, 0.0) + v * n
                 progress.update({k: v / seen for k, v in sums.items()})
             logs = {k: v / seen for k, v in sums.items()}
-            if validation is not None:
-                logs.update({f"val_{k}": v for k, v in evaluate(model, validation, compiled, batch_size).items()})
-            model.epochs_trained = epoch + 1
-            progress.end_epoch(epoch, logs, time.perf_counter() - started)
-            stop = False
-            for cb in everything:
-                stop = cb.on_epoch_end(model, epoch, logs) or stop
+            # Validation, checkpoints and early stopping all see the weights that fit returns.
+            with averaged_weights(model, compiled.optimizer):
+                if validation is not None:
+                    logs.update({f"val_{k}": v for k, v in evaluate(model, validation, compiled, batch_size).items()})
+                model.epochs_trained = epoch + 1
+                progress.end_epoch(epoch, logs, time.perf_counter() - started)
+                stop = False
+                for cb in everything:
+                    stop = cb.on_epoch_end(model, epoch, logs) or stop
             if stop:
                 break
     finally:
         progress.close()
+    if compiled.optimizer.ema is not None and model.epochs_trained > start_epoch:
+        for k, v in compiled.optimizer.averaged_weights(model.params).items():  # as Keras's finalize
+            np.copyto(model.params[k], v)
     for cb in everything:
         cb.on_train_end(model)
     return history
