@@ -111,7 +111,7 @@ def train(
     no_clip: bool = typer.Option(False, "--no-clip", help="no gradient clipping at all"),
     weight_noise: Optional[float] = typer.Option(None, min=0.0, help="std of Gaussian noise on the weights while training"),
     ema: Optional[float] = typer.Option(None, min=0.0, max=0.999999,
-                                        help="average the weights, decaying by this per update (e.g. 0.999); "
+                                        help="average the weights, decaying by this per update (e.g. 0.999; 0: off); "
                                              "validation, checkpoints and the final model use the average"),
     seed: Optional[int] = typer.Option(None, min=0, help="seed of initialisation, shuffling, validation split"),
     out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<task>-<time>)"),

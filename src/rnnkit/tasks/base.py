@@ -123,7 +123,7 @@ class HParams:
     clipnorm: float | None = 5.0
     clipvalue: float | None = None
     weight_noise: float = 0.0  # std of Gaussian noise on the weights of every training pass
-    ema: float | None = None  # decay of the running average of the weights (optimizer ema); None = off
+    ema: float | None = None  # decay of the running average of the weights (optimizer ema); None or 0: off
     seed: int = 0
     batching: str = "padded"  # padded | bucket
     patience: int | None = None  # early stopping on the monitored value; None = off
@@ -236,7 +236,7 @@ class Task:
         options = {"lr": hp.lr if hp.lr_decay == 1 else ExponentialDecay(hp.lr, rate=hp.lr_decay)}
         if hp.optimizer.lower() == "adamw":
             options["weight_decay"] = hp.weight_decay
-        if hp.ema is not None:
+        if hp.ema:  # 0: no averaging
             options["ema"] = hp.ema
         model.compile(hp.optimizer, loss=loss, metrics=list(metrics), clipnorm=hp.clipnorm,
                       clipvalue=hp.clipvalue, weight_noise=hp.weight_noise, **options)
