@@ -7,6 +7,8 @@
     opt.step(params, grads)                     # in place on the arrays of params
     saved = (opt.config(), opt.state_dict())    # JSON + flat dict of arrays (safetensors)
     opt = optim.from_config(saved[0]); opt.load_state_dict(saved[1])
+    averaging = optim.get("adam", ema=0.999)    # also keeps a running average of the weights:
+    averaging.averaged_weights(params)          # new arrays, bias-corrected
 """
 
 from __future__ import annotations
