@@ -68,7 +68,8 @@ def test_cell_specific_defaults_sit_between_task_defaults_and_overrides():
     lstm, gru, rnn = (task.hparams(options, cell=c) for c in (None, "gru", "rnn"))
     assert (lstm.cell, lstm.lr, lstm.clipnorm, lstm.dropout) == ("lstm", 2e-3, 5.0, 0.4)
     assert (gru.lr, gru.clipnorm, gru.dropout, gru.epochs, gru.hidden) == (1e-3, 1.0, 0.3, 50, 256)
-    assert (rnn.lr, rnn.clipnorm, rnn.dropout, rnn.epochs, rnn.lr_decay, rnn.ema) == (1e-3, 1.0, 0.1, 80, 0.98, 0.999)
+    assert (rnn.hidden, rnn.lr, rnn.clipnorm, rnn.dropout, rnn.epochs, rnn.lr_decay, rnn.ema) == (
+        320, 7e-4, 1.0, 0.15, 80, 0.98, 0.999)
     assert lstm.ema == gru.ema == 0.999
     assert task.hparams(options, cell="gru", lr=0.5, dropout=None).lr == 0.5  # the user's value wins
     jsb = tasks.get("jsb-chorales")
