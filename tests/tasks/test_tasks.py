@@ -70,6 +70,7 @@ def test_cell_specific_defaults_sit_between_task_defaults_and_overrides():
     assert (gru.lr, gru.clipnorm, gru.dropout, gru.epochs, gru.hidden) == (1e-3, 1.0, 0.3, 50, 256)
     assert (rnn.hidden, rnn.lr, rnn.clipnorm, rnn.dropout, rnn.epochs, rnn.lr_decay, rnn.ema) == (
         320, 7e-4, 1.0, 0.15, 80, 0.98, 0.999)
+    assert (rnn.optimizer, rnn.weight_decay, gru.optimizer) == ("adamw", 0.05, "adam")
     assert lstm.ema == gru.ema == 0.999
     assert task.hparams(options, cell="gru", lr=0.5, dropout=None).lr == 0.5  # the user's value wins
     jsb = tasks.get("jsb-chorales")

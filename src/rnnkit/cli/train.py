@@ -146,7 +146,8 @@ def train(
     say(f"training {the_task.name} ({_metrics_line({k: v for k, v in options.items() if v is not None})}) "
         f"with {hp.cell} hidden={hp.hidden} layers={hp.layers} bidirectional={hp.bidirectional} "
         f"dropout={hp.dropout} epochs={hp.epochs} batch={hp.batch_size} lr={hp.lr} {hp.optimizer} "
-        f"clipnorm={hp.clipnorm}" + (f" ema={hp.ema}" if hp.ema is not None else ""))
+        f"clipnorm={hp.clipnorm}" + (f" weight_decay={hp.weight_decay}" if hp.optimizer.lower() == "adamw" else "")
+        + (f" ema={hp.ema}" if hp.ema is not None else ""))
     results = runs.train_run(the_task, options, hp, folder, verbose=verbose, log=say)
     console.print(f"best epoch {results['best_epoch']} of {results['epochs_run']} ({results['train_seconds']:.0f} s); "
                   f"test: {_metrics_line(results['test'])}")
