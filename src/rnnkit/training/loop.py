@@ -91,6 +91,12 @@ def _add_weight_noise(params: dict, std: float, rng) -> dict:
     return clean
 
 
+def _assign(params: dict, values: dict) -> None:
+    """Write values into the parameter arrays in place (the optimizer holds these very arrays)."""
+    for k, v in values.items():
+        np.copyto(params[k], v)
+
+
 @contextmanager
 def averaged_weights(model, optimizer):
     """Within the block the model holds the optimizer's averaged weights (if it keeps any, `ema`);
@@ -99,13 +105,11 @@ def averaged_weights(model, optimizer):
         yield
         return
     live = {k: v.copy() for k, v in model.params.items()}
-    for k, v in optimizer.averaged_weights(model.params).items():
-        np.copyto(model.params[k], v)
+    _assign(model.params, optimizer.averaged_weights(model.params))
     try:
         yield
     finally:
-        for k, v in model.params.items():
-            np.copyto(v, live[k])
+        _assign(model.params, live)
 
 
 def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, index: int):
@@ -118,8 +122,7 @@ def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, 
         grads = model.backward(d_y, cache)
     finally:
         if clean is not None:
-            for k, v in model.params.items():
-                np.copyto(v, clean[k])
+            _assign(model.params, clean)
     if compiled.clipvalue is not None:
         clipping.clip_by_value(grads, compiled.clipvalue)
     if compiled.clipnorm is not None:
@@ -174,8 +177,7 @@ def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_siz
     finally:
         progress.close()
     if compiled.optimizer.ema is not None and model.epochs_trained > start_epoch:
-        for k, v in compiled.optimizer.averaged_weights(model.params).items():  # as Keras's finalize
-            np.copyto(model.params[k], v)
+        _assign(model.params, compiled.optimizer.averaged_weights(model.params))  # as Keras's finalize
     for cb in everything:
         cb.on_train_end(model)
     return history
