@@ -60,14 +60,20 @@ CELLS = {  # rnnkit family and variant, PyTorch module, gate blocks
 
 
 CLOCK = time.perf_counter  # --clock cpu: time.process_time (CPU seconds of every thread)
+# Between bursts: OpenBLAS's idle workers spin for 2^28 cycles (~0.1 s here, measured as CPU
+# time during a sleep) after every threaded call, OpenMP's (PyTorch's) for ~10 ms. A burst that
+# starts while the previous library's workers still spin shares two cores with them: with a
+# 20 ms pause PyTorch's GRU at batch 1 read 16 ms instead of 3 ms.
+PAUSE_S = 0.15
+BURST_S = 0.1
 
 
 def compare_times(fns: dict, *, budget_s: float, min_calls: int = 5) -> dict:
     """Median wall time of each fn() in `fns`, measured in interleaved rounds.
 
-    Each round gives every implementation a burst of calls (about 30 ms, after a short pause
-    that lets the previous library's worker threads, OpenMP's or OpenBLAS's, stop spinning and
-    a warm-up call); rounds repeat until budget_s per implementation is spent. Interleaving
+    Each round gives every implementation a burst of calls (about BURST_S, after a pause of
+    PAUSE_S that lets the previous library's worker threads, OpenMP's or OpenBLAS's, stop
+    spinning, and a warm-up call); rounds repeat until budget_s per implementation is spent. Interleaving
     spreads any load from other processes over all implementations instead of one."""
     times = {name: [] for name in fns}
     spent = dict.fromkeys(fns, 0.0)
@@ -75,14 +81,14 @@ def compare_times(fns: dict, *, budget_s: float, min_calls: int = 5) -> dict:
         for name, fn in fns.items():
             if spent[name] >= budget_s and len(times[name]) >= min_calls:
                 continue
-            time.sleep(0.02)
+            time.sleep(PAUSE_S)
             fn()
             burst = time.perf_counter()
             while True:
                 t0 = CLOCK()
                 fn()
                 times[name].append(CLOCK() - t0)
-                if time.perf_counter() - burst > 0.03:
+                if time.perf_counter() - burst > BURST_S:
                     break
             spent[name] += time.perf_counter() - burst
     return {name: statistics.median(ts) for name, ts in times.items()}
