@@ -6,7 +6,8 @@ one only makes them fast, with the pieces described in kernels._common:
     vectorised passes over the batch do the gate math, writing the cache, hs and the state
     (padded rows keep theirs). Python does nothing per step.
       reset after:  one product h_{t-1} @ W_h (B, 3H); its n block plus b_hn is exactly the
-                    cached h W_hn + b_hn that n and the backward pass need.
+                    cached h W_hn + b_hn that n and the backward pass need; r, z, n and h_t
+                    then come from one pass (_gates_after).
       reset before: h_{t-1} @ W_h[:, :2H] for r and z, then r ⊙ h_{t-1} is written into the
                     cache and multiplied by W_h[:, 2H:] straight from there (BLAS reads
                     strided rows).
@@ -34,7 +35,7 @@ from rnnkit.cells._common import CellGrads
 from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
-    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype,
+    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype, sigmoid,
     contiguous, fresh_state, gate_pass, load_rows, save_rows, scatter_blocks, step_counts,
     sum_rows, tanh, update_rows_sum, upstream_state,
 )
@@ -55,7 +56,7 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True, *, reset_after: 
     H = G // 3
     W_h = contiguous(W_h, dtype)
     has_bias = b_h is not None
-    b_h = contiguous(b_h, dtype) if has_bias else absent(dtype, 1)
+    b_h = contiguous(b_h, dtype) if has_bias else np.zeros(G, dtype=dtype)  # + 0 is exact
     steps = step_counts(lengths, B, T)
     h = fresh_state(state0[0], dtype)
     hs = empty((B, T, H), dtype=dtype)
@@ -82,29 +83,29 @@ def _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, 
         if keep:
             save_rows(h, h_prev, t)
         matmul(h, W_h, a)  # h_{t-1} W_h, all three blocks
-        z = gates[k]
-        gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # r, z
-        _candidate_after(a, x_proj, t, b_h, z[0], hn[k], z[2])  # n
-        _mix(z[1].reshape(-1), z[2].reshape(-1), h.reshape(-1), h_new.reshape(-1))
+        _gates_after(a, x_proj, t, b_h, gates[k], hn[k], h, h_new)
         commit_rows(h_new, h, hs, t, steps)
 
 
 @njit(**JIT)
-def _candidate_after(a, x_proj, t, b_h, r, hn, n):
-    """hn = h W_hn + b_hn (cached), then n = tanh(x_proj_n + r ⊙ hn)."""
-    B, H = hn.shape
-    lo = np.uint64(2 * H)
+def _gates_after(a, x_proj, t, b_h, z, hn, h, h_new):
+    """One step on every row, in one pass: r and z = σ((x_proj + a) + b_h), hn = a_n + b_hn
+    (cached), n = tanh(x_proj_n + r ⊙ hn), h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n into h_new. One pass
+    instead of one per gate: the pre-activations are read once and the gates stay in registers."""
+    B, H = h.shape
+    m = np.uint64(H)
+    one = h.dtype.type(1.0)
     for b in range(B):
-        if b_h.size == 0:  # empty: no recurrent bias
-            for j in range(np.uint64(H)):
-                hn[b, j] = a[b, lo + j]
-        else:
-            for j in range(np.uint64(H)):
-                hn[b, j] = a[b, lo + j] + b_h[lo + j]
-        for j in range(np.uint64(H)):
-            n[b, j] = x_proj[b, t, lo + j] + r[b, j] * hn[b, j]
-        for j in range(H):
-            n[b, j] = tanh(n[b, j])
+        for j in range(m):
+            r = sigmoid((a[b, j] + x_proj[b, t, j]) + b_h[j])
+            u = sigmoid((a[b, m + j] + x_proj[b, t, m + j]) + b_h[m + j])
+            hn_t = a[b, 2 * m + j] + b_h[2 * m + j]
+            n = tanh(x_proj[b, t, 2 * m + j] + r * hn_t)
+            z[0, b, j] = r
+            z[1, b, j] = u
+            z[2, b, j] = n
+            hn[b, j] = hn_t
+            h_new[b, j] = u * h[b, j] + (one - u) * n
 
 
 @njit(**JIT, inline="always")
