@@ -1,0 +1,60 @@
+"""The benchmark scripts run end to end at their smallest settings, so that the numbers in
+BENCHMARKS.md can always be re-measured. No time is checked here: the scripts report times,
+they do not judge them."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+pytestmark = pytest.mark.torch
+
+
+def run_script(name: str, *args: str) -> str:
+    pytest.importorskip("torch", reason="the benchmarks time rnnkit against PyTorch")
+    done = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def table_rows(text: str, first_cell: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip("|").split("|")]
+            for line in text.splitlines() if line.startswith(f"| {first_cell}")]
+
+
+def test_bench_cells_times_every_cell_and_mode_against_torch(monkeypatch, capsys):
+    pytest.importorskip("torch", reason="the benchmarks time rnnkit against PyTorch")
+    spec = importlib.util.spec_from_file_location("bench_cells", BENCHMARKS / "bench_cells.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench, "PAUSE_S", 0.0)  # the pauses only matter for the numbers
+    monkeypatch.setattr(bench, "BURST_S", 0.0)
+    bench.main(["--configs", "tiny", "--budget", "0"])
+    out = capsys.readouterr().out
+    header = table_rows(out, "config")[0]
+    rows = table_rows(out, "tiny")
+    assert [(r[1], r[2]) for r in rows] == [(c, m) for c in ("rnn", "lstm", "gru")
+                                            for m in ("inference", "training")]
+    for name in ("torch ms", "fast ms", "reference ms", "layer ms", "fast/torch", "GEMM floor ms"):
+        column = header.index(name)
+        assert all(float(r[column].strip("*")) > 0 for r in rows), name
+
+
+def test_bench_memory_reports_training_peaks():
+    rows = table_rows(run_script("bench_memory", "--configs", "tiny", "--cells", "lstm"), "tiny")
+    assert len(rows) == 1
+    rnnkit_mib, torch_mib = float(rows[0][2]), float(rows[0][3])
+    assert rnnkit_mib > 0 and torch_mib > 0
+
+
+def test_bench_names_trains_both_libraries():
+    rows = {r[0]: r for r in table_rows(run_script("bench_names", "--epochs", "1"), "")}
+    for library in ("rnnkit", "PyTorch"):
+        assert 0.0 < float(rows[library][3]) <= 1.0  # a test accuracy
