@@ -73,8 +73,9 @@ def compare_times(fns: dict, *, budget_s: float, min_calls: int = 5) -> dict:
 
     Each round gives every implementation a burst of calls (about BURST_S, after a pause of
     PAUSE_S that lets the previous library's worker threads, OpenMP's or OpenBLAS's, stop
-    spinning, and a warm-up call); rounds repeat until budget_s per implementation is spent. Interleaving
-    spreads any load from other processes over all implementations instead of one."""
+    spinning, and a warm-up call); rounds repeat until budget_s per implementation is spent.
+    Interleaving spreads any load from other processes over all implementations instead of
+    one."""
     times = {name: [] for name in fns}
     spent = dict.fromkeys(fns, 0.0)
     while any(spent[n] < budget_s or len(times[n]) < min_calls for n in fns):

@@ -35,9 +35,9 @@ from rnnkit.cells._common import CellGrads
 from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
-    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype, sigmoid,
-    contiguous, fresh_state, gate_pass, load_rows, save_rows, scatter_blocks, step_counts,
-    sum_rows, tanh, update_rows_sum, upstream_state,
+    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype,
+    contiguous, fresh_state, gate_pass, load_rows, save_rows, scatter_blocks, sigmoid,
+    step_counts, sum_rows, tanh, update_rows_sum, upstream_state,
 )
 
 GATES = reference.GATES
@@ -90,8 +90,9 @@ def _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, 
 @njit(**JIT)
 def _gates_after(a, x_proj, t, b_h, z, hn, h, h_new):
     """One step on every row, in one pass: r and z = σ((x_proj + a) + b_h), hn = a_n + b_hn
-    (cached), n = tanh(x_proj_n + r ⊙ hn), h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n into h_new. One pass
-    instead of one per gate: the pre-activations are read once and the gates stay in registers."""
+    (cached), n = tanh(x_proj_n + r ⊙ hn), h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n into h_new. One
+    pass instead of one per gate: the pre-activations are read once and the gates stay in
+    registers."""
     B, H = h.shape
     m = np.uint64(H)
     one = h.dtype.type(1.0)
