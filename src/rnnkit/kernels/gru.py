@@ -37,7 +37,7 @@ from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype,
     contiguous, fresh_state, gate_pass, load_rows, save_rows, scatter_blocks, sigmoid,
-    step_counts, sum_rows, tanh, update_rows_sum, upstream_state,
+    step_counts, sum_rows, tanh, transposed, update_rows_sum, upstream_state,
 )
 
 GATES = reference.GATES
@@ -152,7 +152,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     d_b_h = np.zeros((3, H), dtype=np.float64)
     work = np.empty((6, B, H), dtype=dtype)
     rows = B * T
-    W_hT = np.ascontiguousarray(W_h.T)  # (3H, H); products with it run faster than transposed
+    W_hT = transposed(W_h)  # (3H, H); products with it run faster than transposed
     if reset_after:
         d_rec = empty((B, T, G), dtype=dtype)  # gradient reaching h_{t-1} W_h + b_h
         _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_rec, d_b_h,

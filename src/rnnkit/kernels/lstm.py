@@ -31,7 +31,7 @@ from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype, contiguous,
     copy_flat, fresh_state, save_rows, scatter_blocks, sigmoid, step_counts,
-    sum_rows, tanh, update_rows, upstream_state,
+    sum_rows, tanh, transposed, update_rows, upstream_state,
 )
 
 GATES = reference.GATES
@@ -125,7 +125,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     dc = upstream_state(d_state_T[1], (B, H), dtype)
     d_x_proj = empty((B, T, G), dtype=dtype)
     d_b_h = np.zeros((4, H), dtype=np.float64)
-    W_hT = np.ascontiguousarray(W_h.T)  # (4H, H); products with it run faster than transposed
+    W_hT = transposed(W_h)  # (4H, H); products with it run faster than transposed
     _backward_loop(d_hs, dh, dc, W_hT, steps, c_prev, gates, tanh_c, d_x_proj, d_b_h, has_bias,
                    np.empty((4, B, H), dtype=dtype), np.empty((3, B, H), dtype=dtype))
     d_W_h = h_prev.reshape(B * T, H).T @ d_x_proj.reshape(B * T, G)

@@ -28,7 +28,7 @@ from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, LINEAR, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows,
     common_float_dtype, contiguous, fresh_state, gate_pass, save_rows, scatter_blocks,
-    step_counts, sum_rows, update_rows, upstream_state,
+    step_counts, sum_rows, transposed, update_rows, upstream_state,
 )
 
 GATES = reference.GATES
@@ -92,7 +92,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     dh = upstream_state(d_state_T[0], (B, H), dtype)
     d_x_proj = empty((B, T, H), dtype=dtype)
     d_b_h = np.zeros((1, H), dtype=np.float64)
-    W_hT = np.ascontiguousarray(W_h.T)  # (H, H); products with it run faster than transposed
+    W_hT = transposed(W_h)  # (H, H); products with it run faster than transposed
     _backward_loop(d_hs, dh, W_hT, steps, act, y, d_x_proj, d_b_h, has_bias,
                    np.empty((2, B, H), dtype=dtype))
     d_W_h = h_prev.reshape(B * T, H).T @ d_x_proj.reshape(B * T, H)
