@@ -8,8 +8,9 @@ with the pieces described in kernels._common:
   * The cache keeps y = φ(a_t) time-major (T, 1, B, H), one contiguous block per step, and
     h_{t-1} batch-major (B, T, H), the row order of d_x_proj, so that ∂L/∂W_h = Σ_t h_{t-1}ᵀ da_t
     is one GEMM over all B·T rows after the backward loop.
-  * Backward keeps only the recurrence in its loop: da_t = dh ⊙ φ'(y) in one flat pass, then
-    BLAS for ∂L/∂h_{t-1} = da_t W_hᵀ. ∂L/∂b_h is summed per step while da_t is in cache.
+  * Backward keeps only the recurrence in its loop: da_t = dh ⊙ φ'(y) written straight into
+    d_x_proj in one pass (_da_rows), then BLAS for ∂L/∂h_{t-1} = da_t W_hᵀ. ∂L/∂b_h is summed
+    per step while da_t is in cache.
   * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
     arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
     h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
@@ -27,8 +28,8 @@ from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, LINEAR, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows,
-    common_float_dtype, contiguous, fresh_state, gate_pass, save_rows, scatter_blocks,
-    step_counts, sum_rows, transposed, update_rows, upstream_state,
+    common_float_dtype, contiguous, fresh_state, gate_pass, save_rows, step_counts, transposed,
+    update_rows, upstream_state,
 )
 
 GATES = reference.GATES
@@ -101,28 +102,48 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
 
 @njit(**JIT)
 def _backward_loop(d_hs, dh, W_hT, steps, act, y, d_x_proj, d_b_h, has_bias, work):
-    da, dh_new = work[:1], work[1]
+    dh_new, step_sum = work[0], work[1, 0]
     for t in range(d_x_proj.shape[1] - 1, -1, -1):
         if d_hs.size:  # empty: no loss on hs
             add_rows(dh, d_hs, t, steps)
-        _da(dh.reshape(-1), y[t].reshape(-1), da.reshape(-1), act)
-        scatter_blocks(da, d_x_proj, t, steps, 0)
+        _da_rows(dh, y[t, 0], d_x_proj, t, steps, act)
         if has_bias:
-            sum_rows(da, d_b_h, t, steps)
+            _sum_step(d_x_proj, t, steps, step_sum)
+            for j in range(step_sum.size):  # each step's sum in the data's dtype, the total in float64
+                d_b_h[0, j] += step_sum[j]
         matmul(d_x_proj[:, t], W_hT, dh_new)  # da_t W_hᵀ
         update_rows(dh_new, dh, t, steps)
 
 
-@njit(**JIT, inline="always")
-def _da(dh, y, da, act):
-    """da = dh ⊙ φ'(a), φ' written in terms of the output y as in the reference."""
+@njit(**JIT)
+def _da_rows(dh, y, d_x_proj, t, steps, act):
+    """d_x_proj[b, t] = da = dh ⊙ φ'(a) for every row whose step t is real (zeros on
+    padding), φ' written in terms of the output y as in the reference."""
+    B, H = dh.shape
+    n = np.uint64(H)
     zero, one = dh.dtype.type(0.0), dh.dtype.type(1.0)
-    if act == TANH:
-        for k in range(dh.size):
-            da[k] = dh[k] * (one - y[k] * y[k])
-    elif act == RELU:
-        for k in range(dh.size):
-            da[k] = dh[k] if y[k] > zero else zero
-    else:
-        for k in range(dh.size):
-            da[k] = dh[k] * (y[k] * (one - y[k]))
+    for b in range(B):
+        out = d_x_proj[b, t]
+        if t >= steps[b]:
+            for j in range(n):
+                out[j] = zero
+        elif act == TANH:
+            for j in range(n):
+                out[j] = dh[b, j] * (one - y[b, j] * y[b, j])
+        elif act == RELU:
+            for j in range(n):
+                out[j] = dh[b, j] if y[b, j] > zero else zero
+        else:
+            for j in range(n):
+                out[j] = dh[b, j] * (y[b, j] * (one - y[b, j]))
+
+
+@njit(**JIT)
+def _sum_step(d, t, steps, total):
+    """total = Σ_b d[b, t] over the rows whose step t is real, in d's dtype."""
+    total[:] = 0.0
+    for b in range(d.shape[0]):
+        if t < steps[b]:
+            row = d[b, t]
+            for j in range(np.uint64(row.size)):
+                total[j] += row[j]
