@@ -9,9 +9,9 @@ Each measurement is a fresh interpreter. "first step" is the layer's first forwa
 a (8, 20, 16) batch, i.e. Numba's import, its loading of the cached machine code and the step
 itself. Numba's cache lives next to the kernel sources (`__pycache__`), so the very first run
 after installing compiles instead (~10-20 s per cell family); the script does that run first and
-does not count it. Rows "without scipy" hide scipy from the process: Numba imports
-`scipy.linalg` while it loads cached code if scipy is installed (to find a BLAS for its own
-np.dot), which rnnkit does not need, and scipy is only a test dependency of rnnkit.
+does not count it. Rows "hidden" hide scipy from the process: Numba's start-up imports
+`scipy.linalg` when scipy is installed (to find a BLAS for its own np.dot), which rnnkit
+avoids (rnnkit.kernels._numba_startup); the two rows show what is left of the difference.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ kernel exists for the family), "fast" (compiled, error if unavailable) or "refer
 The compiled kernels (Numba, imported on first use): rnn.py, lstm.py, gru.py, one per family,
 each equal to its reference cell (tests/kernels check every variant); _common.py holds what
 they share and explains the optimisations, _blas.py calls NumPy's own BLAS from compiled code,
-_buffers.py reuses large arrays between calls. Speed against PyTorch: BENCHMARKS.md.
+_buffers.py reuses large arrays between calls, _numba_startup.py keeps Numba's start-up from
+importing scipy.linalg. Speed against PyTorch: BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import importlib
 from types import ModuleType
 
 from rnnkit import cells
+from rnnkit.kernels import _numba_startup
 
 BACKENDS = ("auto", "fast", "reference")
 _backend = "auto"
@@ -51,6 +53,7 @@ def backend(name: str):
 def _compiled(family: str) -> ModuleType | None:
     # Imported on first use so that `import rnnkit` never pays for Numba.
     try:
+        _numba_startup.prepare()
         return importlib.import_module(f"rnnkit.kernels.{family}")
     except ModuleNotFoundError as err:
         if err.name in (f"rnnkit.kernels.{family}", "numba", "llvmlite"):
