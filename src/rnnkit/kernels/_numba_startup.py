@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
+
+_lock = threading.Lock()  # two threads patching at once could leave the probe in place
 
 
 def _scipy_linalg_installed() -> None:
@@ -27,6 +30,11 @@ def _scipy_linalg_installed() -> None:
 
 
 def prepare() -> None:
+    with _lock:
+        _import_arraymath_without_scipy_linalg()
+
+
+def _import_arraymath_without_scipy_linalg() -> None:
     if "numba.np.arraymath" in sys.modules:
         return
     try:
