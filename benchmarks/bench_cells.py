@@ -18,7 +18,8 @@ What one timed call does, for each library in the same process and with the same
 rnnkit is timed at the cell contract (rnnkit.cells / rnnkit.kernels: projection + cell +
 gradients, exactly what the recurrent layer does) and, when rnnkit.layers exists, through
 layers.SimpleRNN / LSTM / GRU too. Each time is a median over interleaved rounds of calls
-(see compare_times), after warm-up calls.
+(see compare_times), after warm-up calls; "by round" is the middle half of the fast/torch
+ratios of the single rounds, how much the ratio moved while the run lasted.
 
 The GEMM floor of a config is its matrix-multiply FLOPs (projection, every step's recurrent
 product and, for training, their gradient products) divided by the best float32 GEMM rate
@@ -35,6 +36,7 @@ import platform
 import statistics
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,15 +71,21 @@ PAUSE_S = 0.15
 BURST_S = 0.1
 
 
-def compare_times(fns: dict, *, budget_s: float, min_calls: int = 5) -> dict:
-    """Median wall time of each fn() in `fns`, measured in interleaved rounds.
+class Timing(NamedTuple):
+    median: float  # over every call
+    rounds: list[float]  # the median of each round's burst, in round order
+
+
+def compare_times(fns: dict, *, budget_s: float, min_calls: int = 5) -> dict[str, Timing]:
+    """Wall time of each fn() in `fns`, measured in interleaved rounds.
 
     Each round gives every implementation a burst of calls (about BURST_S, after a pause of
     PAUSE_S that lets the previous library's worker threads, OpenMP's or OpenBLAS's, stop
     spinning, and a warm-up call); rounds repeat until budget_s per implementation is spent.
     Interleaving spreads any load from other processes over all implementations instead of
-    one."""
+    one, and the per-round medians show how much a ratio moves while the run lasts."""
     times = {name: [] for name in fns}
+    rounds = {name: [] for name in fns}
     spent = dict.fromkeys(fns, 0.0)
     while any(spent[n] < budget_s or len(times[n]) < min_calls for n in fns):
         for name, fn in fns.items():
@@ -85,15 +93,27 @@ def compare_times(fns: dict, *, budget_s: float, min_calls: int = 5) -> dict:
                 continue
             time.sleep(PAUSE_S)
             fn()
-            burst = time.perf_counter()
+            burst_start, burst = time.perf_counter(), []
             while True:
                 t0 = CLOCK()
                 fn()
-                times[name].append(CLOCK() - t0)
-                if time.perf_counter() - burst > BURST_S:
+                burst.append(CLOCK() - t0)
+                if time.perf_counter() - burst_start > BURST_S:
                     break
-            spent[name] += time.perf_counter() - burst
-    return {name: statistics.median(ts) for name, ts in times.items()}
+            spent[name] += time.perf_counter() - burst_start
+            times[name] += burst
+            rounds[name].append(statistics.median(burst))
+    return {name: Timing(statistics.median(times[name]), rounds[name]) for name in fns}
+
+
+def round_ratios(a: Timing, b: Timing) -> str:
+    """The middle half (quartiles) of a/b over the rounds both ran: a ratio's spread within
+    the run (the host's slow phases last seconds, so whole runs can differ by more)."""
+    ratios = [x / y for x, y in zip(a.rounds, b.rounds)]
+    if len(ratios) < 2:
+        return "–"
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return f"{q1:.2f}–{q3:.2f}"
 
 
 def gemm_rate(n: int = 2048, reps: int = 3) -> float:
@@ -297,7 +317,7 @@ def main(argv=None) -> None:
                 with kernels.backend("auto"):
                     times = compare_times(fns, budget_s=args.budget)
                 results.append((config, problem.shape, cell, mode, problem.gates, times))
-                done = ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in times.items())
+                done = ", ".join(f"{k} {v.median * 1e3:.3f} ms" for k, v in times.items())
                 print(f"{config} {cell} {mode}: {done}", file=sys.stderr, flush=True)
     rate = max(rate, gemm_rate())
     print(machine_summary(rate))
@@ -310,20 +330,22 @@ def main(argv=None) -> None:
 def print_table(results, rate: float, use_layer: bool) -> None:
     header = "| config (B,T,F,H) | cell | mode | torch ms | reference ms | fast ms |"
     header += " layer ms |" if use_layer else ""
-    header += " fast/torch | ref/torch | GEMM floor ms | eff | floor/torch |"
+    header += " fast/torch | by round | ref/torch | GEMM floor ms | eff | floor/torch |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
 
     def ms(t):
         return "–" if t is None else f"{t * 1e3:.3f}"
 
-    for config, shape, cell, mode, gates, t in results:
+    for config, shape, cell, mode, gates, timings in results:
+        t = {name: timing.median for name, timing in timings.items()}
         t_torch, t_fast, t_ref, t_layer = (t.get(k) for k in ("torch", "fast", "reference", "layer"))
         ratio = "–" if t_ref is None else f"{t_ref / t_torch:.2f}"
         floor = gemm_flops(*shape, gates, mode == "training") / rate
         row = f"| {config} {shape} | {cell} | {mode} | {ms(t_torch)} | {ms(t_ref)} | {ms(t_fast)} |"
         row += f" {ms(t_layer)} |" if use_layer else ""
-        row += f" **{t_fast / t_torch:.2f}** | {ratio} | {ms(floor)} | {floor / t_fast:.2f} |"
+        row += f" **{t_fast / t_torch:.2f}** | {round_ratios(timings['fast'], timings['torch'])} |"
+        row += f" {ratio} | {ms(floor)} | {floor / t_fast:.2f} |"
         row += f" {floor / t_torch:.2f} |"
         print(row)
 

@@ -46,6 +46,10 @@ def test_bench_cells_times_every_cell_and_mode_against_torch(monkeypatch, capsys
                  "floor/torch"):
         column = header.index(name)
         assert all(float(r[column].strip("*")) > 0 for r in rows), name
+    by_round = header.index("by round")
+    for r in rows:  # quartiles of the per-round ratios (min_calls gives five rounds here)
+        low, high = map(float, r[by_round].split("–"))
+        assert 0 < low <= high
 
 
 def test_bench_memory_reports_training_peaks():
