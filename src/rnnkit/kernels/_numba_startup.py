@@ -30,6 +30,8 @@ def _scipy_linalg_installed() -> None:
 
 
 def prepare() -> None:
+    if "numba.np.arraymath" in sys.modules:  # done, or Numba set itself up: nothing to do
+        return
     with _lock:
         _import_arraymath_without_scipy_linalg()
 
