@@ -16,9 +16,11 @@ one only makes them fast, with the pieces described in kernels._common:
     before), so that ∂L/∂W_h is one GEMM over all B·T rows after the backward loop (two for
     reset before: h_{t-1} with the r, z blocks and r ⊙ h_{t-1} with the n block).
   * Backward keeps only the recurrence in its loop. Reset after: the gate derivatives give
-    [da_r, da_z, da_n] for d_x_proj and [da_r, da_z, da_n ⊙ r] (what reaches h W_h + b_h) for a
-    second array, and one BLAS call per step gives every product in ∂L/∂h_{t-1}. Reset
-    before: da_n W_hnᵀ first (it feeds dr), then [da_r, da_z] W_hrzᵀ.
+    [da_r, da_z, da_n] for d_x_proj; what reaches h W_h + b_h is [da_r, da_z, da_n ⊙ r], of
+    which only the n block differs, so that block alone is kept over all steps (B, T, H) for
+    ∂L/∂W_hn, and the whole row goes to a one-step scratch for the single BLAS call that
+    gives every product in ∂L/∂h_{t-1} (rather than a T-long copy of all three blocks, as
+    large as d_x_proj). Reset before: da_n W_hnᵀ first (it feeds dr), then [da_r, da_z] W_hrzᵀ.
   * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
     arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
     h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
@@ -153,23 +155,26 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     work = np.empty((6, B, H), dtype=dtype)
     rows = B * T
     W_hT = transposed(W_h)  # (3H, H); products with it run faster than transposed
+    d_flat = d_x_proj.reshape(rows, G)
+    d_W_h = np.empty((H, G), dtype=dtype)
     if reset_after:
-        d_rec = empty((B, T, G), dtype=dtype)  # gradient reaching h_{t-1} W_h + b_h
-        _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_rec, d_b_h,
-                        has_bias, work)
-        d_W_h = h_prev.reshape(rows, H).T @ d_rec.reshape(rows, G)
+        d_hn = empty((B, T, H), dtype=dtype)  # da_n ⊙ r: the gradient reaching h_{t-1} W_hn + b_hn
+        _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_hn, d_b_h,
+                        has_bias, work, np.empty((B, G), dtype=dtype))
+        n_rows = h_prev  # the n block's product is with h_{t-1} itself ...
     else:
         _backward_before(d_hs, dh, W_hT, steps, h_prev, gates, d_x_proj, d_b_h, has_bias, work)
-        d_flat = d_x_proj.reshape(rows, G)
-        d_W_h = np.empty((H, G), dtype=dtype)
-        np.matmul(h_prev.reshape(rows, H).T, d_flat[:, : 2 * H], out=d_W_h[:, : 2 * H])
-        np.matmul(hn.reshape(rows, H).T, d_flat[:, 2 * H :], out=d_W_h[:, 2 * H :])
+        d_hn = d_flat[:, 2 * H :]
+        n_rows = hn  # ... or with r ⊙ h_{t-1}
+    np.matmul(h_prev.reshape(rows, H).T, d_flat[:, : 2 * H], out=d_W_h[:, : 2 * H])
+    np.matmul(n_rows.reshape(rows, H).T, d_hn.reshape(rows, H), out=d_W_h[:, 2 * H :])
     return CellGrads(d_x_proj, d_W_h, d_b_h.reshape(G).astype(dtype) if has_bias else None, (dh,))
 
 
 @njit(**JIT)
-def _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_rec, d_b_h, has_bias,
-                    work):
+def _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_hn, d_b_h, has_bias,
+                    work, d_rec):
+    """d_rec: one step of [da_r, da_z, da_n ⊙ r], the gradient reaching h_{t-1} W_h + b_h."""
     da, hp, dh_z, dh_rec = work[0:3], work[3], work[4], work[5]  # da = [da_r, da_z, da_n]
     for t in range(d_x_proj.shape[1] - 1, -1, -1):
         if d_hs.size:  # empty: no loss on hs
@@ -182,12 +187,28 @@ def _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_rec, d
                               da[2].reshape(-1))
         scatter_blocks(da, d_x_proj, t, steps, 0)
         _times(da[2].reshape(-1), z[0].reshape(-1), da[2].reshape(-1))  # now da_n ⊙ r
-        scatter_blocks(da, d_rec, t, steps, 0)
+        _recurrent_rows(da, d_rec, d_hn, t, steps)
         if has_bias:
             sum_rows(da, d_b_h, t, steps)
         _times(dh.reshape(-1), z[1].reshape(-1), dh_z.reshape(-1))
-        matmul(d_rec[:, t], W_hT, dh_rec)  # all three blocks at once
+        matmul(d_rec, W_hT, dh_rec)  # all three blocks at once
         update_rows_sum(dh_z, dh_rec, dh, t, steps)
+
+
+@njit(**JIT)
+def _recurrent_rows(da, d_rec, d_hn, t, steps):
+    """d_rec[b] = [da_r, da_z, da_n ⊙ r] on every row (padded rows are discarded by the state
+    update), and d_hn[b, t] = da_n ⊙ r where step t is real, zeros on padding (the ∂L/∂W_hn
+    GEMM's rows)."""
+    n, B, H = da.shape
+    for b in range(B):
+        alive = t < steps[b]
+        for q in range(n):
+            lo = np.uint64(q * H)
+            for j in range(np.uint64(H)):
+                d_rec[b, lo + j] = da[q, b, j]
+        for j in range(H):
+            d_hn[b, t, j] = da[n - 1, b, j] if alive else 0.0
 
 
 @njit(**JIT, inline="always")
