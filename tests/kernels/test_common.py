@@ -21,3 +21,4 @@ def test_transposed_is_an_exact_c_ordered_copy_of_the_transpose(shape, dtype):
 def test_transposed_reads_strided_views():
     W = np.arange(60.0).reshape(6, 10)[::2, 1::3]
     assert np.array_equal(transposed(W), W.T)
+

@@ -46,6 +46,20 @@ def forward(module, inputs, variant):
 
 
 @pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+def test_outputs_kept_for_backward_are_read_only(family, variant):
+    """The backward pass reads h_{t-1} from hs: a write into it must fail, not change gradients."""
+    fast = fast_module(family)
+    inputs = big_inputs(family, 4)
+    hs, _, cache = forward(fast, inputs, variant)
+    with pytest.raises(ValueError, match="read-only"):
+        hs[0, 0, 0] = 1.0
+    assert cache is not None
+    inference = fast.forward(inputs["x_proj"], inputs["state0"], inputs["W_h"], inputs["b_h"],
+                             inputs["lengths"], keep_cache=False, **variant)[0]
+    inference[0, 0, 0] = 1.0  # nothing keeps an inference output
+
+
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
 def test_interleaved_calls_and_repeated_backward(family, variant):
     fast, reference = fast_module(family), FAMILIES[family]
     a, b = big_inputs(family, 1), big_inputs(family, 2)

@@ -77,16 +77,16 @@ _sgemv = _external("sgemv", types.float32, False)
 _dgemv = _external("dgemv", types.float64, False)
 
 
-def _xgemm(trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc):
+def _xgemm(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc):
     """cblas_?gemm on row-major operands, the precision chosen from the arrays' dtype."""
 
 
 @overload(_xgemm)
-def _xgemm_typed(trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc):
+def _xgemm_typed(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc):
     gemm = _sgemm if A.dtype == types.float32 else _dgemm
 
-    def impl(trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc):
-        gemm(ROW_MAJOR, NO_TRANS, trans_b, M, N, K, 1.0, A.ctypes, lda, B.ctypes, ldb, beta,
+    def impl(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc):
+        gemm(ROW_MAJOR, trans_a, trans_b, M, N, K, 1.0, A.ctypes, lda, B.ctypes, ldb, beta,
              C.ctypes, ldc)
 
     return impl
@@ -111,29 +111,36 @@ def _rows_contiguous(X):
     return X.strides[1] == X.itemsize or X.shape[1] <= 1  # a length-1 axis may have any stride
 
 
-@njit(**JIT)
-def matmul(A, B, C, transpose_b=False, beta=0.0):
-    """C = A @ B (or A @ Bᵀ) + beta·C for row-major 2-D views whose rows may be strided.
+@njit(**JIT, inline="always")
+def _leading(X):
+    """The leading dimension BLAS wants: the row stride in elements, at least the row width (a
+    length-1 axis may carry any stride)."""
+    ld = X.strides[0] // X.itemsize
+    return max(ld, X.shape[1]) if X.shape[0] == 1 else ld
 
-    A (M, K); B (K, N), or (N, K) when transposed; C (M, N). Every operand's last axis must be
-    contiguous; rows may sit anywhere (x_proj[:, t] is a (B, G) view with row stride T·G). One
-    row (batch 1) goes to ?gemv, which is about twice as fast as a one-row ?gemm.
+
+@njit(**JIT)
+def matmul(A, B, C, transpose_b=False, beta=0.0, transpose_a=False):
+    """C = op(A) @ op(B) + beta·C for row-major 2-D views whose rows may be strided, op(X) = X
+    or Xᵀ.
+
+    A (M, K), or (K, M) when transposed; B (K, N), or (N, K) when transposed; C (M, N). Every
+    operand's last axis must be contiguous; rows may sit anywhere (x_proj[:, t] is a (B, G)
+    view with row stride T·G). One row (batch 1) goes to ?gemv, which is about twice as fast
+    as a one-row ?gemm.
     """
-    M, K = A.shape
-    N = C.shape[1]
-    size = A.itemsize
+    M, N = C.shape
+    K = A.shape[0] if transpose_a else A.shape[1]
     if not (_rows_contiguous(A) and _rows_contiguous(B) and _rows_contiguous(C)):
         raise ValueError("matmul needs each operand's last axis contiguous")
     if M == 0 or N == 0:
         return
-    # A length-1 axis may carry any stride; BLAS still wants a leading dimension ≥ the row width.
-    lda = max(A.strides[0] // size, K) if M == 1 else A.strides[0] // size
-    ldb = max(B.strides[0] // size, B.shape[1]) if B.shape[0] == 1 else B.strides[0] // size
-    ldc = max(C.strides[0] // size, N) if M == 1 else C.strides[0] // size
-    if M == 1:  # C row = op(B)ᵀ-product with the single row of A
+    lda, ldb = _leading(A), _leading(B)
+    if M == 1 and not transpose_a:  # C's row = op(B)ᵀ times the single row of A
         if transpose_b:  # B is (N, K): y = B a
             _xgemv(NO_TRANS, N, K, B, ldb, A, 1, beta, C, 1)
         else:  # B is (K, N): y = Bᵀ a
             _xgemv(TRANS, K, N, B, ldb, A, 1, beta, C, 1)
     else:
-        _xgemm(TRANS if transpose_b else NO_TRANS, M, N, K, A, lda, B, ldb, beta, C, ldc)
+        _xgemm(TRANS if transpose_a else NO_TRANS, TRANS if transpose_b else NO_TRANS,
+               M, N, K, A, lda, B, ldb, beta, C, _leading(C))

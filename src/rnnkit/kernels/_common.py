@@ -210,15 +210,6 @@ def gate_pass(a, x_proj, t, b_h, z, first, kind):
 
 
 @njit(**JIT)
-def save_rows(state, cache, t):
-    """cache[b, t] = state[b] for every row b: the state each step starts from, batch-major."""
-    B, H = state.shape
-    for b in range(B):
-        for j in range(H):
-            cache[b, t, j] = state[b, j]
-
-
-@njit(**JIT)
 def commit_rows(new, state, out, t, steps):
     """state[b] = out[b, t] = new[b] where step t is real; out[b, t] = 0 on padding."""
     B, H = new.shape
@@ -263,15 +254,6 @@ def update_rows_sum(new, extra, state, t, steps):
         if t < steps[b]:
             for j in range(H):
                 state[b, j] = new[b, j] + extra[b, j]
-
-
-@njit(**JIT)
-def load_rows(cache, t, state):
-    """state[b] = cache[b, t] for every row (a batch-major cache row back to a (B, H) block)."""
-    B, H = state.shape
-    for b in range(B):
-        for j in range(H):
-            state[b, j] = cache[b, t, j]
 
 
 @njit(**JIT)

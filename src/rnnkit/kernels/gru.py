@@ -1,6 +1,7 @@
 """Compiled GRU, both forms: the same contract and results as rnnkit.cells.gru (gate order
 r, z, n; reset_after True or False). The equations and their derivation live in that file; this
-one only makes them fast, with the pieces described in kernels._common:
+one only makes them fast, with the pieces described in kernels._common and
+kernels._previous_state:
 
   * One compiled loop over time; per step BLAS does the recurrent products and a few
     vectorised passes over the batch do the gate math, writing the cache, hs and the state
@@ -11,10 +12,11 @@ one only makes them fast, with the pieces described in kernels._common:
       reset before: h_{t-1} @ W_h[:, :2H] for r and z, then r ⊙ h_{t-1} is written into the
                     cache and multiplied by W_h[:, 2H:] straight from there (BLAS reads
                     strided rows).
-  * Cache layout: gates (T, 3, B, H), one contiguous (B, H) block per gate and step;
-    h_{t-1} batch-major (B, T, H), the row order of d_x_proj, and so is r ⊙ h_{t-1} (reset
-    before), so that ∂L/∂W_h is one GEMM over all B·T rows after the backward loop (two for
-    reset before: h_{t-1} with the r, z blocks and r ⊙ h_{t-1} with the n block).
+  * Cache layout: gates (T, 3, B, H), one contiguous (B, H) block per gate and step. h_{t-1}
+    is not copied: it is hs[:, t-1] (h_0 at t = 0), read-only from then on; r ⊙ h_{t-1}
+    (reset before) is kept batch-major (B, T, H), the row order of d_x_proj. So ∂L/∂W_h takes
+    two GEMMs over all B·T rows after the backward loop: h_{t-1} with the r, z blocks, and
+    h_{t-1} or r ⊙ h_{t-1} with the n block.
   * Backward keeps only the recurrence in its loop. Reset after: the gate derivatives give
     [da_r, da_z, da_n] for d_x_proj; what reaches h W_h + b_h is [da_r, da_z, da_n ⊙ r], of
     which only the n block differs, so that block alone is kept over all steps (B, T, H) for
@@ -22,9 +24,9 @@ one only makes them fast, with the pieces described in kernels._common:
     gives every product in ∂L/∂h_{t-1} (rather than a T-long copy of all three blocks, as
     large as d_x_proj). Reset before: da_n W_hnᵀ first (it feeds dr), then [da_r, da_z] W_hrzᵀ.
   * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
-    arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
-    h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
-    pass at a fraction of the memory traffic.
+    arithmetic, into a scratch that holds one step and is overwritten every step: no T-long
+    cache is written, so the outputs are bit-for-bit those of the caching pass at a fraction of
+    the memory traffic.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype,
-    contiguous, fresh_state, gate_pass, load_rows, save_rows, scatter_blocks, sigmoid,
-    step_counts, sum_rows, tanh, transposed, update_rows_sum, upstream_state,
+    contiguous, fresh_state, gate_pass, scatter_blocks, sigmoid, step_counts, sum_rows, tanh,
+    transposed, update_rows_sum, upstream_state,
 )
+from rnnkit.kernels._previous_state import load_previous, recurrent_weight_grad, saved_for_backward
 
 GATES = reference.GATES
 STATE_SIZE = reference.STATE_SIZE
@@ -61,29 +64,28 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True, *, reset_after: 
     b_h = contiguous(b_h, dtype) if has_bias else np.zeros(G, dtype=dtype)  # + 0 is exact
     steps = step_counts(lengths, B, T)
     h = fresh_state(state0[0], dtype)
+    h0 = fresh_state(state0[0], dtype) if keep_cache else None
     hs = empty((B, T, H), dtype=dtype)
     kept = T if keep_cache else 1  # without a cache, one step's worth, overwritten every step
-    h_prev = empty((B, T, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # batch-major: the ∂L/∂W_h GEMM's rows
     gates = empty((kept, 3, B, H), dtype=dtype)  # r, z, n after their nonlinearities
     a = np.empty((B, G), dtype=dtype)
     h_new = np.empty((B, H), dtype=dtype)
     if reset_after:
         hn = empty((kept, B, H), dtype=dtype)  # h_{t-1} W_hn + b_hn
-        _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep_cache)
+        _forward_after(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep_cache)
     else:
         hn = empty((B, kept, H), dtype=dtype)  # r ⊙ h_{t-1}, batch-major: a GEMM operand
-        _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep_cache)
-    cache = (h_prev, gates, hn, W_h, has_bias, steps, reset_after)
-    return hs, (h,), cache if keep_cache else None
+        _forward_before(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep_cache)
+    if not keep_cache:
+        return hs, (h,), None
+    return saved_for_backward(hs), (h,), (hs, h0, gates, hn, W_h, has_bias, steps, reset_after)
 
 
 @njit(**JIT)
-def _forward_after(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep):
-    """keep: fill the whole cache; else gates and hn hold one step and h_prev nothing."""
+def _forward_after(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep):
+    """keep: fill the whole cache; else gates and hn hold one step."""
     for t in range(x_proj.shape[1]):
         k = t if keep else 0
-        if keep:
-            save_rows(h, h_prev, t)
         matmul(h, W_h, a)  # h_{t-1} W_h, all three blocks
         _gates_after(a, x_proj, t, b_h, gates[k], hn[k], h, h_new)
         commit_rows(h_new, h, hs, t, steps)
@@ -120,14 +122,12 @@ def _mix(z, n, h, h_new):
 
 
 @njit(**JIT)
-def _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new, keep):
+def _forward_before(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep):
     B, G = a.shape
     H = G // 3
     W_rz, W_n = W_h[:, : 2 * H], W_h[:, 2 * H :]
     for t in range(x_proj.shape[1]):
         k = t if keep else 0
-        if keep:
-            save_rows(h, h_prev, t)
         matmul(h, W_rz, a[:, : 2 * H])  # h_{t-1} W_hrz
         z = gates[k]
         gate_pass(a, x_proj, t, b_h, z[:2], 0, SIGMOID)  # r, z
@@ -144,35 +144,32 @@ def _forward_before(x_proj, h, W_h, b_h, steps, hs, h_prev, gates, hn, a, h_new,
 def backward(d_hs, d_state_T, cache) -> CellGrads:
     if isinstance(cache, ReferenceCache):
         return reference.backward(d_hs, d_state_T, cache.cache)
-    h_prev, gates, hn, W_h, has_bias, steps, reset_after = cache
-    B, T, H = h_prev.shape
+    hs, h0, gates, hn, W_h, has_bias, steps, reset_after = cache
+    B, T, H = hs.shape
     G = 3 * H
-    dtype = h_prev.dtype
+    dtype = hs.dtype
     d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
     dh = upstream_state(d_state_T[0], (B, H), dtype)
     d_x_proj = empty((B, T, G), dtype=dtype)
     d_b_h = np.zeros((3, H), dtype=np.float64)
     work = np.empty((6, B, H), dtype=dtype)
-    rows = B * T
     W_hT = transposed(W_h)  # (3H, H); products with it run faster than transposed
-    d_flat = d_x_proj.reshape(rows, G)
     d_W_h = np.empty((H, G), dtype=dtype)
     if reset_after:
         d_hn = empty((B, T, H), dtype=dtype)  # da_n ⊙ r: the gradient reaching h_{t-1} W_hn + b_hn
-        _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_hn, d_b_h,
+        _backward_after(d_hs, dh, W_hT, steps, hs, h0, gates, hn, d_x_proj, d_hn, d_b_h,
                         has_bias, work, np.empty((B, G), dtype=dtype))
-        n_rows = h_prev  # the n block's product is with h_{t-1} itself ...
+        recurrent_weight_grad(h0, hs, d_hn, d_W_h[:, 2 * H :])  # the n block's rows: h_{t-1} ...
     else:
-        _backward_before(d_hs, dh, W_hT, steps, h_prev, gates, d_x_proj, d_b_h, has_bias, work)
-        d_hn = d_flat[:, 2 * H :]
-        n_rows = hn  # ... or with r ⊙ h_{t-1}
-    np.matmul(h_prev.reshape(rows, H).T, d_flat[:, : 2 * H], out=d_W_h[:, : 2 * H])
-    np.matmul(n_rows.reshape(rows, H).T, d_hn.reshape(rows, H), out=d_W_h[:, 2 * H :])
+        _backward_before(d_hs, dh, W_hT, steps, hs, h0, gates, d_x_proj, d_b_h, has_bias, work)
+        np.matmul(hn.reshape(B * T, H).T, d_x_proj.reshape(B * T, G)[:, 2 * H :],
+                  out=d_W_h[:, 2 * H :])  # ... or with r ⊙ h_{t-1}
+    recurrent_weight_grad(h0, hs, d_x_proj[:, :, : 2 * H], d_W_h[:, : 2 * H])
     return CellGrads(d_x_proj, d_W_h, d_b_h.reshape(G).astype(dtype) if has_bias else None, (dh,))
 
 
 @njit(**JIT)
-def _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_hn, d_b_h, has_bias,
+def _backward_after(d_hs, dh, W_hT, steps, hs, h0, gates, hn, d_x_proj, d_hn, d_b_h, has_bias,
                     work, d_rec):
     """d_rec: one step of [da_r, da_z, da_n ⊙ r], the gradient reaching h_{t-1} W_h + b_h."""
     da, hp, dh_z, dh_rec = work[0:3], work[3], work[4], work[5]  # da = [da_r, da_z, da_n]
@@ -180,7 +177,7 @@ def _backward_after(d_hs, dh, W_hT, steps, h_prev, gates, hn, d_x_proj, d_hn, d_
         if d_hs.size:  # empty: no loss on hs
             add_rows(dh, d_hs, t, steps)
         z = gates[t]
-        load_rows(h_prev, t, hp)
+        load_previous(hs, h0, t, hp)
         _gates_backward(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), hp.reshape(-1),
                         dh.reshape(-1), da[0].reshape(-1), da[1].reshape(-1), da[2].reshape(-1))
         _reset_after_backward(z[0].reshape(-1), hn[t].reshape(-1), da[0].reshape(-1),
@@ -237,7 +234,7 @@ def _times(x, y, out):
 
 
 @njit(**JIT)
-def _backward_before(d_hs, dh, W_hT, steps, h_prev, gates, d_x_proj, d_b_h, has_bias, work):
+def _backward_before(d_hs, dh, W_hT, steps, hs, h0, gates, d_x_proj, d_b_h, has_bias, work):
     B, T, G = d_x_proj.shape
     H = G // 3
     W_rzT, W_nT = W_hT[: 2 * H], W_hT[2 * H :]
@@ -246,7 +243,7 @@ def _backward_before(d_hs, dh, W_hT, steps, h_prev, gates, d_x_proj, d_b_h, has_
         if d_hs.size:  # empty: no loss on hs
             add_rows(dh, d_hs, t, steps)
         z = gates[t]
-        load_rows(h_prev, t, hp)
+        load_previous(hs, h0, t, hp)
         _gates_backward(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), hp.reshape(-1),
                         dh.reshape(-1), da[0].reshape(-1), da[1].reshape(-1), da[2].reshape(-1))
         scatter_blocks(da[1:], d_x_proj, t, steps, 1)

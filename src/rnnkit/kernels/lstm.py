@@ -1,22 +1,22 @@
 """Compiled LSTM: the same contract and results as rnnkit.cells.lstm (gate order i, f, g, o).
 The equations and their derivation live in that file; this one only makes them fast, with the
-pieces described in kernels._common:
+pieces described in kernels._common and kernels._previous_state:
 
   * One compiled loop over time. A step is one BLAS call, h_{t-1} @ W_h (B, 4H), then a few
     vectorised passes over the batch: _gates_and_cell adds x_proj and b_h, applies σ/tanh into
     the cache's gate blocks and forms c_t, tanh(c_t) and h_t in the same pass, commit_rows
     writes hs and the state (padded rows keep theirs). Python does nothing per step.
   * Cache layout for the passes: gates (T, 4, B, H) and tanh_c, c_{t-1} (T, B, H), so each
-    gate of a step is one contiguous (B, H) block; h_{t-1} batch-major (B, T, H), the row
-    order of d_x_proj, so that ∂L/∂W_h = Σ_t h_{t-1}ᵀ da_t is one GEMM over all B·T rows
-    after the backward loop.
+    gate of a step is one contiguous (B, H) block. h_{t-1} is not copied: it is hs[:, t-1]
+    (h_0 at t = 0), read-only from then on, and ∂L/∂W_h = Σ_t h_{t-1}ᵀ da_t is one GEMM over
+    all B·T rows after the backward loop.
   * Backward keeps only the recurrence in its loop: _cell_backward gives the four da blocks and
     dc ⊙ f, scatter_blocks writes da_t into d_x_proj, and BLAS gives ∂L/∂h_{t-1} = da_t W_hᵀ.
     ∂L/∂b_h is summed per step while da_t is in cache.
   * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
-    arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
-    h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
-    pass at a fraction of the memory traffic.
+    arithmetic, into a scratch that holds one step and is overwritten every step: no T-long
+    cache is written, so the outputs are bit-for-bit those of the caching pass at a fraction of
+    the memory traffic.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype, contiguous,
-    copy_flat, fresh_state, save_rows, scatter_blocks, sigmoid, step_counts,
-    sum_rows, tanh, transposed, update_rows, upstream_state,
+    copy_flat, fresh_state, scatter_blocks, sigmoid, step_counts, sum_rows, tanh, transposed,
+    update_rows, upstream_state,
 )
+from rnnkit.kernels._previous_state import recurrent_weight_grad, saved_for_backward
 
 GATES = reference.GATES
 STATE_SIZE = reference.STATE_SIZE
@@ -55,24 +56,24 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True):
     h, c = (fresh_state(s, dtype) for s in state0)
     hs = empty((B, T, H), dtype=dtype)
     kept = T if keep_cache else 1  # without a cache, one step's worth, overwritten every step
-    h_prev = empty((B, T, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # batch-major: the ∂L/∂W_h GEMM's rows
     c_prev = empty((T, B, H), dtype=dtype) if keep_cache else absent(dtype, 3)
     gates = empty((kept, 4, B, H), dtype=dtype)  # i, f, g, o after their nonlinearities
     tanh_c = empty((kept, B, H), dtype=dtype)
-    _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c,
+    h0 = fresh_state(state0[0], dtype) if keep_cache else None
+    _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, c_prev, gates, tanh_c,
                   np.empty((B, G), dtype=dtype), np.empty((2, B, H), dtype=dtype), keep_cache)
-    cache = (h_prev, c_prev, gates, tanh_c, W_h, has_bias, steps) if keep_cache else None
-    return hs, (h, c), cache
+    if not keep_cache:
+        return hs, (h, c), None
+    return saved_for_backward(hs), (h, c), (hs, h0, c_prev, gates, tanh_c, W_h, has_bias, steps)
 
 
 @njit(**JIT)
-def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, h_prev, c_prev, gates, tanh_c, a, new, keep):
-    """keep: fill the whole cache; else gates and tanh_c hold one step, h_prev and c_prev nothing."""
+def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, c_prev, gates, tanh_c, a, new, keep):
+    """keep: fill the whole cache; else gates and tanh_c hold one step and c_prev nothing."""
     T = x_proj.shape[1]
     for t in range(T):
         k = t if keep else 0
         if keep:
-            save_rows(h, h_prev, t)
             copy_flat(c, c_prev[t])
         matmul(h, W_h, a)  # h_{t-1} W_h (B, 4H)
         _gates_and_cell(a, x_proj, t, b_h, gates[k], c, tanh_c[k], new)
@@ -116,10 +117,10 @@ def _tanh(x):
 def backward(d_hs, d_state_T, cache) -> CellGrads:
     if isinstance(cache, ReferenceCache):
         return reference.backward(d_hs, d_state_T, cache.cache)
-    h_prev, c_prev, gates, tanh_c, W_h, has_bias, steps = cache
-    B, T, H = h_prev.shape
+    hs, h0, c_prev, gates, tanh_c, W_h, has_bias, steps = cache
+    B, T, H = hs.shape
     G = 4 * H
-    dtype = h_prev.dtype
+    dtype = hs.dtype
     d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
     dh = upstream_state(d_state_T[0], (B, H), dtype)
     dc = upstream_state(d_state_T[1], (B, H), dtype)
@@ -128,7 +129,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     W_hT = transposed(W_h)  # (4H, H); products with it run faster than transposed
     _backward_loop(d_hs, dh, dc, W_hT, steps, c_prev, gates, tanh_c, d_x_proj, d_b_h, has_bias,
                    np.empty((4, B, H), dtype=dtype), np.empty((3, B, H), dtype=dtype))
-    d_W_h = h_prev.reshape(B * T, H).T @ d_x_proj.reshape(B * T, G)
+    d_W_h = recurrent_weight_grad(h0, hs, d_x_proj, np.empty((H, G), dtype=dtype))
     return CellGrads(d_x_proj, d_W_h, d_b_h.reshape(G).astype(dtype) if has_bias else None,
                      (dh, dc))
 

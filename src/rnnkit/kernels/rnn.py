@@ -1,20 +1,19 @@
 """Compiled simple RNN: the same contract and results as rnnkit.cells.rnn (φ = tanh, relu or
 sigmoid). The equations and their derivation live in that file; this one only makes them fast,
-with the pieces described in kernels._common:
+with the pieces described in kernels._common and kernels._previous_state:
 
   * One compiled loop over time. A step is one BLAS call, h_{t-1} @ W_h, then gate_pass adds
-    x_proj and b_h and applies φ into the cache, and commit_rows writes hs and the state
-    (padded rows keep theirs). Python does nothing per step.
-  * The cache keeps y = φ(a_t) time-major (T, 1, B, H), one contiguous block per step, and
-    h_{t-1} batch-major (B, T, H), the row order of d_x_proj, so that ∂L/∂W_h = Σ_t h_{t-1}ᵀ da_t
-    is one GEMM over all B·T rows after the backward loop.
+    x_proj and b_h and applies φ into a one-step scratch, and commit_rows writes hs and the
+    state (padded rows keep theirs). Python does nothing per step.
+  * The cache is the outputs themselves: on every real step y = φ(a_t) is hs[:, t] and the
+    h_{t-1} it started from is hs[:, t-1] (h_0 at t = 0); padded steps get no gradient. So the
+    forward pass writes nothing besides hs (read-only from then on), and ∂L/∂W_h =
+    Σ_t h_{t-1}ᵀ da_t is one GEMM over all B·T rows after the backward loop.
   * Backward keeps only the recurrence in its loop: da_t = dh ⊙ φ'(y) written straight into
     d_x_proj in one pass (_da_rows), then BLAS for ∂L/∂h_{t-1} = da_t W_hᵀ. ∂L/∂b_h is summed
     per step while da_t is in cache.
-  * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the same loop, the same
-    arithmetic, into a scratch that holds one step and is overwritten every step, and saves no
-    h_{t-1}: no T-long cache is written, so the outputs are bit-for-bit those of the caching
-    pass at a fraction of the memory traffic.
+  * keep_cache=False (inference: rnnkit.no_grad(), predict) runs the very same loop and only
+    leaves hs writeable.
 """
 
 from __future__ import annotations
@@ -28,9 +27,10 @@ from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, LINEAR, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows,
-    common_float_dtype, contiguous, fresh_state, gate_pass, save_rows, step_counts, transposed,
-    update_rows, upstream_state,
+    common_float_dtype, contiguous, fresh_state, gate_pass, step_counts, transposed, update_rows,
+    upstream_state,
 )
+from rnnkit.kernels._previous_state import recurrent_weight_grad, saved_for_backward
 
 GATES = reference.GATES
 STATE_SIZE = reference.STATE_SIZE
@@ -53,26 +53,24 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True, *, activation_na
     b_h = contiguous(b_h, dtype) if has_bias else absent(dtype, 1)
     steps = step_counts(lengths, B, T)
     act = _CODES[activation_name]
+    h0 = fresh_state(state0[0], dtype) if keep_cache else None
     h = fresh_state(state0[0], dtype)
     hs = empty((B, T, H), dtype=dtype)
-    # without a cache: no h_prev, and y holds one step, overwritten every step
-    h_prev = empty((B, T, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # batch-major: the ∂L/∂W_h GEMM's rows
-    y = empty((T if keep_cache else 1, 1, B, H), dtype=dtype)  # φ(a_t) on every row, padding included
-    _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, np.empty((B, H), dtype=dtype), keep_cache)
-    return hs, (h,), (h_prev, y, W_h, has_bias, steps, act) if keep_cache else None
+    y = np.empty((1, B, H), dtype=dtype)  # φ(a_t) of one step on every row, padding included
+    _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, y, np.empty((B, H), dtype=dtype))
+    if not keep_cache:
+        return hs, (h,), None
+    return saved_for_backward(hs), (h,), (hs, h0, W_h, has_bias, steps, act)
 
 
 @njit(**JIT)
-def _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, h_prev, y, a, keep):
+def _forward_loop(x_proj, h, W_h, b_h, steps, act, hs, y, a):
     for t in range(x_proj.shape[1]):
-        k = t if keep else 0
-        if keep:
-            save_rows(h, h_prev, t)
         matmul(h, W_h, a)  # h_{t-1} W_h
-        gate_pass(a, x_proj, t, b_h, y[k], 0, LINEAR if act == RELU else act)  # φ(a_t)
+        gate_pass(a, x_proj, t, b_h, y, 0, LINEAR if act == RELU else act)  # φ(a_t)
         if act == RELU:
-            relu_flat(y[k])
-        commit_rows(y[k, 0], h, hs, t, steps)
+            relu_flat(y)
+        commit_rows(y[0], h, hs, t, steps)
 
 
 @njit(**JIT)
@@ -86,27 +84,27 @@ def relu_flat(v):
 def backward(d_hs, d_state_T, cache) -> CellGrads:
     if isinstance(cache, ReferenceCache):
         return reference.backward(d_hs, d_state_T, cache.cache)
-    h_prev, y, W_h, has_bias, steps, act = cache
-    B, T, H = h_prev.shape
-    dtype = y.dtype
+    hs, h0, W_h, has_bias, steps, act = cache
+    B, T, H = hs.shape
+    dtype = hs.dtype
     d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
     dh = upstream_state(d_state_T[0], (B, H), dtype)
     d_x_proj = empty((B, T, H), dtype=dtype)
     d_b_h = np.zeros((1, H), dtype=np.float64)
     W_hT = transposed(W_h)  # (H, H); products with it run faster than transposed
-    _backward_loop(d_hs, dh, W_hT, steps, act, y, d_x_proj, d_b_h, has_bias,
+    _backward_loop(d_hs, dh, W_hT, steps, act, hs, d_x_proj, d_b_h, has_bias,
                    np.empty((2, B, H), dtype=dtype))
-    d_W_h = h_prev.reshape(B * T, H).T @ d_x_proj.reshape(B * T, H)
+    d_W_h = recurrent_weight_grad(h0, hs, d_x_proj, np.empty((H, H), dtype=dtype))
     return CellGrads(d_x_proj, d_W_h, d_b_h[0].astype(dtype) if has_bias else None, (dh,))
 
 
 @njit(**JIT)
-def _backward_loop(d_hs, dh, W_hT, steps, act, y, d_x_proj, d_b_h, has_bias, work):
+def _backward_loop(d_hs, dh, W_hT, steps, act, hs, d_x_proj, d_b_h, has_bias, work):
     dh_new, step_sum = work[0], work[1, 0]
     for t in range(d_x_proj.shape[1] - 1, -1, -1):
         if d_hs.size:  # empty: no loss on hs
             add_rows(dh, d_hs, t, steps)
-        _da_rows(dh, y[t, 0], d_x_proj, t, steps, act)
+        _da_rows(dh, hs, d_x_proj, t, steps, act)
         if has_bias:
             _sum_step(d_x_proj, t, steps, step_sum)
             for j in range(step_sum.size):  # each step's sum in the data's dtype, the total in float64
@@ -116,26 +114,29 @@ def _backward_loop(d_hs, dh, W_hT, steps, act, y, d_x_proj, d_b_h, has_bias, wor
 
 
 @njit(**JIT)
-def _da_rows(dh, y, d_x_proj, t, steps, act):
+def _da_rows(dh, hs, d_x_proj, t, steps, act):
     """d_x_proj[b, t] = da = dh ⊙ φ'(a) for every row whose step t is real (zeros on
-    padding), φ' written in terms of the output y as in the reference."""
+    padding), φ' written in terms of the output y = hs[b, t] as in the reference. Rows are
+    taken one at a time (hs[b, t] is contiguous, hs[:, t] is not, and LLVM vectorises only
+    the former)."""
     B, H = dh.shape
     n = np.uint64(H)
     zero, one = dh.dtype.type(0.0), dh.dtype.type(1.0)
     for b in range(B):
         out = d_x_proj[b, t]
+        y = hs[b, t]
         if t >= steps[b]:
             for j in range(n):
                 out[j] = zero
         elif act == TANH:
             for j in range(n):
-                out[j] = dh[b, j] * (one - y[b, j] * y[b, j])
+                out[j] = dh[b, j] * (one - y[j] * y[j])
         elif act == RELU:
             for j in range(n):
-                out[j] = dh[b, j] if y[b, j] > zero else zero
+                out[j] = dh[b, j] if y[j] > zero else zero
         else:
             for j in range(n):
-                out[j] = dh[b, j] * (y[b, j] * (one - y[b, j]))
+                out[j] = dh[b, j] * (y[j] * (one - y[j]))
 
 
 @njit(**JIT)

@@ -4,6 +4,10 @@ Options, as in Keras: return_sequences (every step's h, else the last real step'
 (also return the final state tuple), go_backwards (read each sequence from its own last real
 step to its first; the output sequence is then in reading order, as in Keras), an
 initial_state, and `lengths` (B,) for variable-length batches padded at the end.
+
+With gradients enabled, the compiled kernels hand back the output sequence read-only: their
+backward pass reads each step's h_{t-1} from it instead of keeping a copy
+(rnnkit.kernels._previous_state). Copy it before writing into it.
 """
 
 from __future__ import annotations
