@@ -6,8 +6,10 @@ pieces described in kernels._common and kernels._previous_state:
     vectorised passes over the batch: _gates_and_cell adds x_proj and b_h, applies σ/tanh into
     the cache's gate blocks and forms c_t, tanh(c_t) and h_t in the same pass, commit_rows
     writes hs and the state (padded rows keep theirs). Python does nothing per step.
-  * Cache layout for the passes: gates (T, 4, B, H) and tanh_c, c_{t-1} (T, B, H), so each
-    gate of a step is one contiguous (B, H) block. h_{t-1} is not copied: it is hs[:, t-1]
+  * Cache layout for the passes: gates (T, 4, B, H) and the cell states c_0 … c_T
+    (T + 1, B, H), so each gate of a step is one contiguous (B, H) block; the backward pass
+    takes tanh(c_t) from c_t again (the same function of the same value: the same bits) rather
+    than keeping a T-long copy of it. h_{t-1} is not copied either: it is hs[:, t-1]
     (h_0 at t = 0), read-only from then on, and ∂L/∂W_h = Σ_t h_{t-1}ᵀ da_t is one GEMM over
     all B·T rows after the backward loop.
   * Backward keeps only the recurrence in its loop: _cell_backward gives the four da blocks and
@@ -56,33 +58,34 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True):
     h, c = (fresh_state(s, dtype) for s in state0)
     hs = empty((B, T, H), dtype=dtype)
     kept = T if keep_cache else 1  # without a cache, one step's worth, overwritten every step
-    c_prev = empty((T, B, H), dtype=dtype) if keep_cache else absent(dtype, 3)
+    cs = empty((T + 1, B, H), dtype=dtype) if keep_cache else absent(dtype, 3)  # c_0 … c_T
     gates = empty((kept, 4, B, H), dtype=dtype)  # i, f, g, o after their nonlinearities
-    tanh_c = empty((kept, B, H), dtype=dtype)
     h0 = fresh_state(state0[0], dtype) if keep_cache else None
-    _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, c_prev, gates, tanh_c,
-                  np.empty((B, G), dtype=dtype), np.empty((2, B, H), dtype=dtype), keep_cache)
+    _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, cs, gates, np.empty((B, G), dtype=dtype),
+                  np.empty((2, B, H), dtype=dtype), keep_cache)
     if not keep_cache:
         return hs, (h, c), None
-    return saved_for_backward(hs), (h, c), (hs, h0, c_prev, gates, tanh_c, W_h, has_bias, steps)
+    return saved_for_backward(hs), (h, c), (hs, h0, cs, gates, W_h, has_bias, steps)
 
 
 @njit(**JIT)
-def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, c_prev, gates, tanh_c, a, new, keep):
-    """keep: fill the whole cache; else gates and tanh_c hold one step and c_prev nothing."""
+def _forward_loop(x_proj, h, c, W_h, b_h, steps, hs, cs, gates, a, new, keep):
+    """keep: fill the whole cache; else gates hold one step and cs nothing."""
     T = x_proj.shape[1]
     for t in range(T):
         k = t if keep else 0
         if keep:
-            copy_flat(c, c_prev[t])
+            copy_flat(c, cs[t])
         matmul(h, W_h, a)  # h_{t-1} W_h (B, 4H)
-        _gates_and_cell(a, x_proj, t, b_h, gates[k], c, tanh_c[k], new)
+        _gates_and_cell(a, x_proj, t, b_h, gates[k], c, new)
         update_rows(new[0], c, t, steps)
         commit_rows(new[1], h, hs, t, steps)
+    if keep:
+        copy_flat(c, cs[T])
 
 
 @njit(**JIT)
-def _gates_and_cell(a, x_proj, t, b_h, z, c, tanh_c, new):
+def _gates_and_cell(a, x_proj, t, b_h, z, c, new):
     """One step on every row, in one pass: the gates z[q, b] = φ_q((x_proj[b, t] + a[b]) + b_h)
     (the reference's order of summation, rounded before φ), then c_t = f ⊙ c_{t-1} + i ⊙ g,
     tanh(c_t) and h_t = o ⊙ tanh(c_t) into new[0], new[1]. One pass instead of a pass per gate
@@ -102,7 +105,6 @@ def _gates_and_cell(a, x_proj, t, b_h, z, c, tanh_c, new):
             z[3, b, j] = o
             c_t = f * c[b, j] + i * g
             tanh_c_t = _tanh(c_t)
-            tanh_c[b, j] = tanh_c_t
             new[0, b, j] = c_t
             new[1, b, j] = o * tanh_c_t
 
@@ -117,7 +119,7 @@ def _tanh(x):
 def backward(d_hs, d_state_T, cache) -> CellGrads:
     if isinstance(cache, ReferenceCache):
         return reference.backward(d_hs, d_state_T, cache.cache)
-    hs, h0, c_prev, gates, tanh_c, W_h, has_bias, steps = cache
+    hs, h0, cs, gates, W_h, has_bias, steps = cache
     B, T, H = hs.shape
     G = 4 * H
     dtype = hs.dtype
@@ -127,25 +129,24 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     d_x_proj = empty((B, T, G), dtype=dtype)
     d_b_h = np.zeros((4, H), dtype=np.float64)
     W_hT = transposed(W_h)  # (4H, H); products with it run faster than transposed
-    _backward_loop(d_hs, dh, dc, W_hT, steps, c_prev, gates, tanh_c, d_x_proj, d_b_h, has_bias,
-                   np.empty((4, B, H), dtype=dtype), np.empty((3, B, H), dtype=dtype))
+    _backward_loop(d_hs, dh, dc, W_hT, steps, cs, gates, d_x_proj, d_b_h, has_bias,
+                   np.empty((4, B, H), dtype=dtype), np.empty((4, B, H), dtype=dtype))
     d_W_h = recurrent_weight_grad(h0, hs, d_x_proj, np.empty((H, G), dtype=dtype))
     return CellGrads(d_x_proj, d_W_h, d_b_h.reshape(G).astype(dtype) if has_bias else None,
                      (dh, dc))
 
 
 @njit(**JIT)
-def _backward_loop(d_hs, dh, dc, W_hT, steps, c_prev, gates, tanh_c, d_x_proj, d_b_h, has_bias,
-                   da, work):
+def _backward_loop(d_hs, dh, dc, W_hT, steps, cs, gates, d_x_proj, d_b_h, has_bias, da, work):
     T = d_x_proj.shape[1]
-    dc_t, dc_new, dh_new = work[0], work[1], work[2]
+    dc_t, dc_new, dh_new, tanh_c = work[0], work[1], work[2], work[3]
     for t in range(T - 1, -1, -1):
         if d_hs.size:  # empty: no loss on hs
             add_rows(dh, d_hs, t, steps)
         z = gates[t]
         _cell_backward(z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1), z[3].reshape(-1),
-                       tanh_c[t].reshape(-1), c_prev[t].reshape(-1), dh.reshape(-1),
-                       dc.reshape(-1), dc_t.reshape(-1), dc_new.reshape(-1),
+                       cs[t + 1].reshape(-1), cs[t].reshape(-1), tanh_c.reshape(-1),
+                       dh.reshape(-1), dc.reshape(-1), dc_t.reshape(-1), dc_new.reshape(-1),
                        da[0].reshape(-1), da[1].reshape(-1), da[2].reshape(-1), da[3].reshape(-1))
         scatter_blocks(da, d_x_proj, t, steps, 0)
         if has_bias:
@@ -156,10 +157,14 @@ def _backward_loop(d_hs, dh, dc, W_hT, steps, c_prev, gates, tanh_c, d_x_proj, d
 
 
 @njit(**JIT, inline="always")
-def _cell_backward(i, f, g, o, tanh_c, c_prev, dh, dc, dc_t, dc_new, da_i, da_f, da_g, da_o):
-    """The reference's gate derivatives over all rows (flat; padded rows are discarded later),
-    in the data's dtype and the reference's order of operations."""
+def _cell_backward(i, f, g, o, c_t, c_prev, tanh_c, dh, dc, dc_t, dc_new, da_i, da_f, da_g,
+                   da_o):
+    """The reference's gate derivatives over all rows (flat; padded rows are discarded later,
+    and there c_t is the carried state rather than the step's), in the data's dtype and the
+    reference's order of operations."""
     one = dh.dtype.type(1.0)
+    for k in range(dh.size):
+        tanh_c[k] = _tanh(c_t[k])
     for k in range(dh.size):
         dc_t[k] = dc[k] + dh[k] * o[k] * (one - tanh_c[k] * tanh_c[k])
     for k in range(dh.size):
