@@ -60,6 +60,7 @@ CELLS = {  # rnnkit family and variant, PyTorch module, gate blocks
     "lstm": ("lstm", {}, torch.nn.LSTM, 4),
     "gru": ("gru", {"reset_after": True}, torch.nn.GRU, 3),
 }
+MODES = ("inference", "training")
 
 
 CLOCK = time.perf_counter  # --clock cpu: time.process_time (CPU seconds of every thread)
@@ -269,7 +270,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--cells", default=",".join(CELLS))
-    parser.add_argument("--modes", default="inference,training")
+    parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--skip-reference", default="", help="configs where the NumPy reference is not timed")
     parser.add_argument("--no-layer", action="store_true", help="do not time through rnnkit.layers")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of repeats per measurement")
@@ -286,6 +287,10 @@ def main(argv=None) -> None:
         global CLOCK
         CLOCK = time.process_time
     configs, cells, modes = (s.split(",") for s in (args.configs, args.cells, args.modes))
+    for option, given, known in (("--configs", configs, CONFIGS), ("--cells", cells, CELLS),
+                                 ("--modes", modes, MODES)):
+        if unknown := [name for name in given if name not in known]:
+            parser.error(f"{option}: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
     skip_ref = set(filter(None, args.skip_reference.split(",")))
     use_layer = have_layers() and not args.no_layer
 

@@ -24,16 +24,21 @@ def run_script(name: str, *args: str) -> str:
     return done.stdout
 
 
+def load_bench_cells():
+    pytest.importorskip("torch", reason="the benchmarks time rnnkit against PyTorch")
+    spec = importlib.util.spec_from_file_location("bench_cells", BENCHMARKS / "bench_cells.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
 def table_rows(text: str, first_cell: str) -> list[list[str]]:
     return [[c.strip() for c in line.strip("|").split("|")]
             for line in text.splitlines() if line.startswith(f"| {first_cell}")]
 
 
 def test_bench_cells_times_every_cell_and_mode_against_torch(monkeypatch, capsys):
-    pytest.importorskip("torch", reason="the benchmarks time rnnkit against PyTorch")
-    spec = importlib.util.spec_from_file_location("bench_cells", BENCHMARKS / "bench_cells.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench_cells()
     monkeypatch.setattr(bench, "PAUSE_S", 0.0)  # the pauses only matter for the numbers
     monkeypatch.setattr(bench, "BURST_S", 0.0)
     bench.main(["--configs", "tiny", "--budget", "0"])
@@ -63,3 +68,12 @@ def test_bench_names_trains_both_libraries():
     rows = {r[0]: r for r in table_rows(run_script("bench_names", "--epochs", "1"), "")}
     for library in ("rnnkit", "PyTorch"):
         assert 0.0 < float(rows[library][3]) <= 1.0  # a test accuracy
+
+
+def test_bench_cells_rejects_unknown_names(capsys):
+    """A misspelt mode used to be timed as inference under the misspelt name."""
+    bench = load_bench_cells()
+    for option, bad in (("--modes", "train"), ("--cells", "lsmt"), ("--configs", "huge")):
+        with pytest.raises(SystemExit):
+            bench.main([option, bad])
+        assert f"{option}: unknown {bad}" in capsys.readouterr().err
