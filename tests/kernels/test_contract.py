@@ -18,7 +18,8 @@ IDS = ["rnn", "lstm", "gru_after", "gru_before"]
 
 def assert_same(reference, fast, tol=1e-10):
     for name, r, f in compared_arrays(reference, fast):
-        assert f.dtype == r.dtype and np.max(np.abs(f - r), initial=0.0) <= tol, name
+        assert f.shape == r.shape and f.dtype == r.dtype, name
+        assert np.max(np.abs(f - r), initial=0.0) <= tol, name
 
 
 def big_inputs(family, seed, dtype=np.float64, **overrides):
@@ -136,3 +137,20 @@ def test_without_cache_the_outputs_are_the_same_bits(family, variant, dtype):
             assert cache is not None and cache_i is None
             assert np.array_equal(hs, hs_i)
             assert all(np.array_equal(s, s_i) for s, s_i in zip(state, state_i, strict=True))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+def test_empty_batch(family, variant, dtype):
+    """B = 0 gives empty outputs and zero parameter gradients, as in the reference. (The simple
+    RNN's backward once took its per-step bias sum as a view into a (2, B, H) scratch, which for
+    B = 0 pointed past the end of the array; test_bounds.py runs this test bounds-checked.)"""
+    full = big_inputs(family, 6, dtype)
+    no_batch = {k: v[:0] if k in ("x_proj", "lengths", "d_hs") else v for k, v in full.items()}
+    no_batch["state0"] = tuple(s[:0] for s in full["state0"])
+    no_batch["d_state_T"] = tuple(s[:0] for s in full["d_state_T"])
+    for inputs in (no_batch, {**no_batch, "b_h": None, "lengths": None, "d_hs": None}):
+        reference, fast = run(FAMILIES[family], inputs, variant), run(fast_module(family), inputs, variant)
+        assert_same(reference, fast, tol=0.0)
+        hs, _, grads = fast
+        assert hs.shape == (0, *full["d_hs"].shape[1:]) and not grads.W_h.any()

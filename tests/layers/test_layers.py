@@ -198,6 +198,7 @@ def test_gru_with_r_one_and_z_zero_is_a_plain_rnn():
     [
         (lambda l: l.forward(np.ones((2, 3))), r"x must have 3 dimensions \(B, T, F\)"),
         (lambda l: l.forward(np.ones((2, 3, 5))), "x must have 4 features"),
+        (lambda l: l.forward(np.ones((2, 0, 4))), r"x must hold at least one time step \(T >= 1\)"),
         (lambda l: l.forward(np.ones((2, 3, 4)), lengths=[3]), r"lengths must have shape \(B,\) = \(2,\)"),
         (lambda l: l.forward(np.ones((2, 3, 4)), lengths=[3, 0]), "lengths must lie in 1..T = 1..3"),
         (lambda l: l.forward(np.ones((2, 3, 4)), lengths=[4, 1]), "lengths must lie in 1..T = 1..3"),

@@ -53,3 +53,23 @@ def test_chunks_are_actually_taken(monkeypatch):
     with rnnkit.no_grad():
         layer.forward(np.zeros((5, 11, 3), np.float32))
     assert calls == [3, 3, 3, 2]
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=["rnn", "lstm", "gru_before", "gru_after"])
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_empty_batch(cell, backend):
+    """A batch of no sequences goes through training and inference passes: empty outputs, zero
+    gradients, both backends alike."""
+    T, F, H = 6, 3, 4
+    for return_sequences in (True, False):
+        layer = cell(H, return_sequences=return_sequences, return_state=True)
+        layer.build((T, F), rng=0)
+        x = np.zeros((0, T, F), np.float32)
+        with rnnkit.backend(backend):
+            (y, *state), cache = layer.forward(x, training=True)
+            dx, grads = layer.backward((np.zeros_like(y), *map(np.zeros_like, state)), cache)[:2]
+            with rnnkit.no_grad():
+                y_inference = layer.forward(x)[0][0]
+        assert y.shape == y_inference.shape == ((0, T, H) if return_sequences else (0, H))
+        assert all(s.shape == (0, H) for s in state) and dx.shape == x.shape
+        assert set(grads) == set(layer.params) and not any(g.any() for g in grads.values())

@@ -131,10 +131,10 @@ def matmul(A, B, C, transpose_b=False, beta=0.0, transpose_a=False):
     """
     M, N = C.shape
     K = A.shape[0] if transpose_a else A.shape[1]
+    if M == 0 or N == 0:  # nothing to write (an empty operand's strides can be anything)
+        return
     if not (_rows_contiguous(A) and _rows_contiguous(B) and _rows_contiguous(C)):
         raise ValueError("matmul needs each operand's last axis contiguous")
-    if M == 0 or N == 0:
-        return
     lda, ldb = _leading(A), _leading(B)
     if M == 1 and not transpose_a:  # C's row = op(B)ᵀ times the single row of A
         if transpose_b:  # B is (N, K): y = B a

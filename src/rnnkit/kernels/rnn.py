@@ -93,14 +93,13 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     d_b_h = np.zeros((1, H), dtype=np.float64)
     W_hT = transposed(W_h)  # (H, H); products with it run faster than transposed
     _backward_loop(d_hs, dh, W_hT, steps, act, hs, d_x_proj, d_b_h, has_bias,
-                   np.empty((2, B, H), dtype=dtype))
+                   np.empty((B, H), dtype=dtype), np.empty(H, dtype=dtype))
     d_W_h = recurrent_weight_grad(h0, hs, d_x_proj, np.empty((H, H), dtype=dtype))
     return CellGrads(d_x_proj, d_W_h, d_b_h[0].astype(dtype) if has_bias else None, (dh,))
 
 
 @njit(**JIT)
-def _backward_loop(d_hs, dh, W_hT, steps, act, hs, d_x_proj, d_b_h, has_bias, work):
-    dh_new, step_sum = work[0], work[1, 0]
+def _backward_loop(d_hs, dh, W_hT, steps, act, hs, d_x_proj, d_b_h, has_bias, dh_new, step_sum):
     for t in range(d_x_proj.shape[1] - 1, -1, -1):
         if d_hs.size:  # empty: no loss on hs
             add_rows(dh, d_hs, t, steps)

@@ -33,7 +33,7 @@ def _project(x, W_x, b_x):
     """x (B, T, F) @ W_x + b_x -> (B, T, G), every step in one 2-D GEMM; the bias added in place
     (no second (B, T, G) array). (NumPy runs a 3-D @ 2-D product as B small GEMMs.)"""
     B, T, F = x.shape
-    x_proj = (x.reshape(B * T, F) @ W_x).reshape(B, T, -1)
+    x_proj = (x.reshape(B * T, F) @ W_x).reshape(B, T, W_x.shape[1])  # -1 fails for B = 0
     x_proj += b_x
     return x_proj
 
@@ -106,6 +106,8 @@ class Recurrent(Layer):
         p = self.params
         x = check_array(x, "x", 3, p["W_x"].shape[0], dtype=self.dtype)
         B, T, _ = x.shape
+        if T == 0:
+            raise ValueError(f"x must hold at least one time step (T >= 1), got shape {x.shape}")
         lengths = check_lengths(lengths, B, T)
         state0, given_as = self.check_initial_state(initial_state, B)
         if self.go_backwards:
