@@ -182,45 +182,28 @@ def upstream_state(d, shape: tuple[int, int], dtype) -> np.ndarray:
 # batch-major layout, and gate_pass / scatter_blocks move between the two.
 
 
-LINEAR, SIGMOID, TANH = 0, 1, 2
+SIGMOID, TANH = 1, 2
 
 
 @njit(**JIT)
 def gate_pass(a, x_proj, t, b_h, z, first, kind):
-    """z[q, b] = φ(a[b, k] + x_proj[b, t, k] (+ b_h[k])) over block k = first + q of every row:
+    """z[q, b] = φ(a[b, k] + x_proj[b, t, k] + b_h[k]) over block k = first + q of every row:
     the gates, gate-major, with the pre-activation summed in the reference's order
-    (x_proj + h W_h) + b_h and rounded to the dtype before φ (LINEAR, SIGMOID or TANH).
-    Offsets are unsigned so that Numba's negative-index wraparound cannot stop vectorising."""
+    (x_proj + h W_h) + b_h and rounded to the dtype before φ (SIGMOID or TANH; a cell without
+    b_h passes zeros: + 0 is exact). Offsets are unsigned so that Numba's negative-index
+    wraparound cannot stop vectorising."""
     n, B, H = z.shape
     for q in range(n):
         lo = np.uint64((first + q) * H)
         for b in range(B):
-            if b_h.size == 0:  # empty: no recurrent bias
-                for j in range(np.uint64(H)):
-                    z[q, b, j] = a[b, lo + j] + x_proj[b, t, lo + j]
-            else:
-                for j in range(np.uint64(H)):
-                    z[q, b, j] = (a[b, lo + j] + x_proj[b, t, lo + j]) + b_h[lo + j]
+            for j in range(np.uint64(H)):
+                z[q, b, j] = (a[b, lo + j] + x_proj[b, t, lo + j]) + b_h[lo + j]
             if kind == SIGMOID:
                 for j in range(H):
                     z[q, b, j] = sigmoid(z[q, b, j])
-            elif kind == TANH:
+            else:
                 for j in range(H):
                     z[q, b, j] = tanh(z[q, b, j])
-
-
-@njit(**JIT)
-def commit_rows(new, state, out, t, steps):
-    """state[b] = out[b, t] = new[b] where step t is real; out[b, t] = 0 on padding."""
-    B, H = new.shape
-    for b in range(B):
-        if t < steps[b]:
-            for j in range(H):
-                state[b, j] = new[b, j]
-                out[b, t, j] = new[b, j]
-        else:
-            for j in range(H):
-                out[b, t, j] = 0.0
 
 
 @njit(**JIT)

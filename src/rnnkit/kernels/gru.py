@@ -8,7 +8,7 @@ kernels._previous_state:
     (padded rows keep theirs). Python does nothing per step.
       reset after:  one product h_{t-1} @ W_h (B, 3H); its n block plus b_hn is exactly the
                     cached h W_hn + b_hn that n and the backward pass need; r, z, n and h_t
-                    then come from one pass (_gates_after).
+                    then come from one pass (_step_rows_after).
       reset before: h_{t-1} @ W_h[:, :2H] for r and z, then r ⊙ h_{t-1} is written into the
                     cache and multiplied by W_h[:, 2H:] straight from there (BLAS reads
                     strided rows).
@@ -39,7 +39,7 @@ from rnnkit.cells._common import CellGrads
 from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
-    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, commit_rows, common_float_dtype,
+    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, common_float_dtype,
     contiguous, fresh_state, gate_pass, scatter_blocks, sigmoid, step_counts, sum_rows, tanh,
     transposed, update_rows_sum, upstream_state,
 )
@@ -69,38 +69,39 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache=True, *, reset_after: 
     kept = T if keep_cache else 1  # without a cache, one step's worth, overwritten every step
     gates = empty((kept, 3, B, H), dtype=dtype)  # r, z, n after their nonlinearities
     a = np.empty((B, G), dtype=dtype)
-    h_new = np.empty((B, H), dtype=dtype)
     if reset_after:
         hn = empty((kept, B, H), dtype=dtype)  # h_{t-1} W_hn + b_hn
-        _forward_after(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep_cache)
+        _forward_after(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, keep_cache)
     else:
         hn = empty((B, kept, H), dtype=dtype)  # r ⊙ h_{t-1}, batch-major: a GEMM operand
-        _forward_before(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep_cache)
+        _forward_before(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, keep_cache)
     if not keep_cache:
         return hs, (h,), None
     return saved_for_backward(hs), (h,), (hs, h0, gates, hn, W_h, has_bias, steps, reset_after)
 
 
 @njit(**JIT)
-def _forward_after(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep):
+def _forward_after(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, keep):
     """keep: fill the whole cache; else gates and hn hold one step."""
     for t in range(x_proj.shape[1]):
         k = t if keep else 0
         matmul(h, W_h, a)  # h_{t-1} W_h, all three blocks
-        _gates_after(a, x_proj, t, b_h, gates[k], hn[k], h, h_new)
-        commit_rows(h_new, h, hs, t, steps)
+        _step_rows_after(a, x_proj, t, b_h, gates[k], hn[k], steps, h, hs)
 
 
 @njit(**JIT)
-def _gates_after(a, x_proj, t, b_h, z, hn, h, h_new):
+def _step_rows_after(a, x_proj, t, b_h, z, hn, steps, h, hs):
     """One step on every row, in one pass: r and z = σ((x_proj + a) + b_h), hn = a_n + b_hn
-    (cached), n = tanh(x_proj_n + r ⊙ hn), h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n into h_new. One
-    pass instead of one per gate: the pre-activations are read once and the gates stay in
-    registers."""
+    (cached), n = tanh(x_proj_n + r ⊙ hn), h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n written straight
+    into h and hs where step t is real (hs = 0 on padding, where h keeps its value). One pass
+    instead of one per gate and one to commit h_t: the pre-activations are read once and the
+    gates stay in registers."""
     B, H = h.shape
     m = np.uint64(H)
-    one = h.dtype.type(1.0)
+    one, zero = h.dtype.type(1.0), h.dtype.type(0.0)
     for b in range(B):
+        alive = t < steps[b]
+        out = hs[b, t]
         for j in range(m):
             r = sigmoid((a[b, j] + x_proj[b, t, j]) + b_h[j])
             u = sigmoid((a[b, m + j] + x_proj[b, t, m + j]) + b_h[m + j])
@@ -110,19 +111,35 @@ def _gates_after(a, x_proj, t, b_h, z, hn, h, h_new):
             z[1, b, j] = u
             z[2, b, j] = n
             hn[b, j] = hn_t
-            h_new[b, j] = u * h[b, j] + (one - u) * n
-
-
-@njit(**JIT, inline="always")
-def _mix(z, n, h, h_new):
-    """h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n over all rows."""
-    one = h.dtype.type(1.0)
-    for k in range(h.size):
-        h_new[k] = z[k] * h[k] + (one - z[k]) * n[k]
+            h_t = u * h[b, j] + (one - u) * n
+            if alive:
+                h[b, j] = h_t
+                out[j] = h_t
+            else:
+                out[j] = zero
 
 
 @njit(**JIT)
-def _forward_before(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep):
+def _mix_rows(z, n, t, steps, h, hs):
+    """h[b] = hs[b, t] = z ⊙ h_{t-1} + (1 − z) ⊙ n where step t is real; hs[b, t] = 0 on
+    padding, where h keeps its value."""
+    B, H = h.shape
+    m = np.uint64(H)
+    one, zero = h.dtype.type(1.0), h.dtype.type(0.0)
+    for b in range(B):
+        out = hs[b, t]
+        if t < steps[b]:
+            for j in range(m):
+                h_t = z[b, j] * h[b, j] + (one - z[b, j]) * n[b, j]
+                h[b, j] = h_t
+                out[j] = h_t
+        else:
+            for j in range(m):
+                out[j] = zero
+
+
+@njit(**JIT)
+def _forward_before(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, keep):
     B, G = a.shape
     H = G // 3
     W_rz, W_n = W_h[:, : 2 * H], W_h[:, 2 * H :]
@@ -137,8 +154,7 @@ def _forward_before(x_proj, h, W_h, b_h, steps, hs, gates, hn, a, h_new, keep):
                 hn[b, k, j] = z[0, b, j] * h[b, j] if alive else 0.0
         matmul(hn[:, k], W_n, a[:, 2 * H :])  # (r ⊙ h_{t-1}) W_hn
         gate_pass(a, x_proj, t, b_h, z[2:], 2, TANH)  # n
-        _mix(z[1].reshape(-1), z[2].reshape(-1), h.reshape(-1), h_new.reshape(-1))
-        commit_rows(h_new, h, hs, t, steps)
+        _mix_rows(z[1], z[2], t, steps, h, hs)
 
 
 def backward(d_hs, d_state_T, cache) -> CellGrads:
