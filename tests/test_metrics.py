@@ -74,6 +74,8 @@ def test_confusion_matrix():
     assert cm.dtype == np.int64
     np.testing.assert_array_equal(metrics.confusion_matrix(np.array([], dtype=int), np.array([], dtype=int), 2),
                                   np.zeros((2, 2)))
+    unsigned = metrics.confusion_matrix(np.array([0, 1], np.uint64), np.array([1, 1], np.uint64), 2)
+    np.testing.assert_array_equal(unsigned, [[0, 1], [0, 1]])
 
 
 def test_get():

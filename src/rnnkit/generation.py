@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.layers.base import as_generator
 from rnnkit.layers.embedding import Embedding
 
@@ -32,8 +33,7 @@ def probabilities(logits, *, temperature: float = 1.0, top_k: int | None = None)
         raise ValueError(f"temperature must be > 0 to sample (0 means greedy), got {temperature!r}")
     z = z / temperature
     if top_k is not None:
-        if not isinstance(top_k, (int, np.integer)) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        checks.integer("top_k", top_k)
         if top_k < z.shape[-1]:
             kth = np.partition(z, -top_k, axis=-1)[..., -top_k, None]  # the k-th largest logit
             z = np.where(z >= kth, z, -np.inf)
@@ -85,8 +85,7 @@ def generate(model, prefix, length: int, *, temperature: float = 1.0, top_k: int
         raise ValueError(f"prefix must hold at least one token id, (P,) or (B, P), got shape {prefix.shape}")
     if not np.issubdtype(prefix.dtype, np.integer):
         raise ValueError(f"prefix must hold integer token ids, got dtype {prefix.dtype}")
-    if not isinstance(length, (int, np.integer)) or length < 0:
-        raise ValueError(f"length must be a non-negative integer, got {length!r}")
+    checks.integer("length", length, least=0)
     if temperature != 0 and rng is None:
         raise ValueError("sampling needs an explicit rng (a np.random.Generator or an int seed); "
                          "temperature=0 picks greedily without one")

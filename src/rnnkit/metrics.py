@@ -108,7 +108,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
                 f"{name} labels must lie in [0, num_classes) = [0, {num_classes}), got values "
                 f"from {a.min()} to {a.max()}"
             )
-    flat = arrays["y_true"].ravel().astype(np.int64) * num_classes + arrays["y_pred"].ravel()
+    flat = arrays["y_true"].ravel().astype(np.int64) * num_classes + arrays["y_pred"].ravel().astype(np.int64)
     return np.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
@@ -119,6 +119,9 @@ METRICS = {
     "bernoulli_nll": bernoulli_nll_per_frame,
     "bernoulli_nll_per_frame": bernoulli_nll_per_frame,
 }
+
+#: the metrics that improve as they fall (early stopping and checkpoints minimise them, as losses)
+LOWER_IS_BETTER = frozenset({"bernoulli_nll", "bernoulli_nll_per_frame"})
 
 
 def get(name_or_function):

@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
+from rnnkit import _checks as checks
+
 __all__ = ["KneserNey"]
 
 
@@ -29,9 +31,7 @@ class KneserNey:
     """Interpolated modified Kneser–Ney over characters; ``fit(text)``, then ``bits_per_char``."""
 
     def __init__(self, order: int = 5, vocabulary: str | None = None):
-        if not isinstance(order, int) or order < 1:
-            raise ValueError(f"order must be a positive integer, got {order!r}")
-        self.order = order
+        self.order = checks.integer("order", order)
         self.vocabulary = vocabulary
 
     def fit(self, text: str) -> "KneserNey":

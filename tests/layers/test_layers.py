@@ -222,6 +222,11 @@ def test_bad_options_get_clear_errors():
         Bidirectional(LSTM(3), merge_mode="max")
     with pytest.raises(ValueError, match="units must be a positive integer"):
         GRU(0)
+    with pytest.raises(ValueError, match="units must be a positive integer, got True"):
+        LSTM(True)
+    with pytest.raises(ValueError, match="rate must be a number, got '0.5'"):
+        Dropout("0.5")
+    assert len(stacked("gru", 3, np.int64(2)).layers) == 2
     with pytest.raises(ValueError, match="init must be one of"):
         LSTM(3, init="xavier")
     with pytest.raises(ValueError, match="bias='one' needs reset_after=False"):
@@ -236,6 +241,30 @@ def test_bad_options_get_clear_errors():
 def test_keras_parameter_counts(layer, count):
     layer.build((None, 32))
     assert layer.count_params() == count
+
+
+def test_forward_before_build_says_so():
+    with pytest.raises(RuntimeError, match="LSTM 'enc' is not built"):
+        LSTM(4, name="enc").forward(np.ones((2, 3, 1)))
+    with pytest.raises(RuntimeError, match="Dense is not built"):
+        Dense(2).forward(np.ones((2, 3)))
+
+
+def test_bidirectional_takes_the_flat_state_return_state_gives():
+    rng = np.random.default_rng(0)
+    layer = Bidirectional(LSTM(3, return_sequences=True, return_state=True, **F64))
+    layer.build((None, 2), rng)
+    x = rng.normal(size=(2, 4, 2))
+    h_f, c_f, h_b, c_b = (rng.normal(size=(2, 3)) for _ in range(4))
+    (y_pair, *_), cache_pair = layer.forward(x, initial_state=((h_f, c_f), (h_b, c_b)))
+    (y_flat, *states), cache_flat = layer.forward(x, initial_state=[h_f, c_f, h_b, c_b])
+    assert np.array_equal(y_flat, y_pair) and len(states) == 4
+    dy = (rng.normal(size=y_flat.shape), None, None, None, None)
+    g_pair = layer.backward(dy, cache_pair).initial_state
+    g_flat = layer.backward(dy, cache_flat).initial_state  # in the layout it was given
+    assert all(np.array_equal(a, b) for a, b in zip(g_flat, (*g_pair[0], *g_pair[1])))
+    with pytest.raises(ValueError, match="flat list of 4 arrays"):
+        layer.forward(x, initial_state=[h_f, c_f, h_b])
 
 
 def test_same_seed_same_weights():

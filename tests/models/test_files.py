@@ -82,6 +82,35 @@ def test_flipped_byte_truncation_and_wrong_architecture_raise(tmp_path):
         other.load_weights(path)
 
 
+@pytest.mark.parametrize("damage", [
+    lambda meta: meta.pop("model"),
+    lambda meta: meta.pop("seed"),
+    lambda meta: meta["model"]["config"]["layers"][1]["config"].update(colour="red"),
+    lambda meta: meta["compile"].pop("optimizer"),
+])
+def test_a_checksummed_file_with_damaged_metadata_is_a_model_file_error(tmp_path, damage):
+    from rnnkit import io
+
+    model = classifier()
+    model.build((None, 2))
+    model.save(tmp_path / "m.safetensors")
+    tensors, meta = io.load_file(tmp_path / "m.safetensors")
+    damage(meta)
+    io.save_file(tmp_path / "bad.safetensors", tensors, meta)  # a valid checksum over bad metadata
+    with pytest.raises(ModelFileError, match="model metadata that rnnkit cannot read"):
+        rnnkit.load(tmp_path / "bad.safetensors")
+
+
+def test_a_plain_callable_lr_trains_and_only_saving_refuses(tmp_path):
+    x, y, lengths = toy_data()
+    model = Sequential([LSTM(4), Dense(3)], seed=0)
+    model.compile("adam", loss="sparse_categorical_crossentropy", lr=lambda epoch: 0.01 / (1 + epoch))
+    model.fit(x, y, lengths=lengths, epochs=2, verbose=0)
+    with pytest.raises(ValueError, match="lr is a plain callable, which cannot be saved"):
+        model.save(tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
 def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
     model = classifier()
     model.build((None, 2))

@@ -163,3 +163,7 @@ def test_clear_errors():
         EncoderDecoder(5, 5, bridge="sum")
     with pytest.raises(ValueError, match=r"source ids must lie in 1\.\.5"):
         m.pack([[1, 0, 2]], [[3]])
+    for decode in (lambda: m.greedy_decode([[1, 0, 2]]), lambda: m.beam_search([1, 0, 2]),
+                   lambda: m.greedy_decode([[0]])):  # 0 is padding, not a token
+        with pytest.raises(ValueError, match=r"source ids must lie in 1\.\.5, got 0\.\."):
+            decode()

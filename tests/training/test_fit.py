@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnnkit import Sequential
-from rnnkit.layers import GRU, LSTM, Dense, Embedding, SimpleRNN
+from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN
 from rnnkit.training import EarlyStopping, ModelCheckpoint, TrainingError
 
 
@@ -110,6 +110,10 @@ def test_early_stopping_restores_best_weights():
         (lambda m, x, y: m.fit(x[:0], y[:0], verbose=0), ValueError, "x"),
         (lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0), ValueError, "batch_size"),
         (lambda m, x, y: m.fit(x, y, batching="sorted", verbose=0), ValueError, "batching"),
+        (lambda m, x, y: m.fit(x, y, lengths=np.full(len(x), 2.5), verbose=0), ValueError, "lengths must be integers"),
+        (lambda m, x, y: m.predict(x, lengths=[np.nan] * len(x)), ValueError, "lengths must be integers"),
+        (lambda m, x, y: m.evaluate(x, y, lengths=["2"] * len(x)), ValueError, "lengths must be integers"),
+        (lambda m, x, y: m.compile("adam", clipnorm="1"), ValueError, "clipnorm must be a number"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(action, error, message):
@@ -119,6 +123,42 @@ def test_bad_arguments_raise_clear_errors(action, error, message):
     model.compile("adam", loss="sparse_categorical_crossentropy")
     with pytest.raises(error, match=message):
         action(model, x, y)
+
+
+def test_last_step_targets_as_wide_as_t_are_not_cut_like_per_step_ones():
+    # y (N, C) with C == T: only the model's output (one per sequence) says they are not per step
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(24, 5, 2)).astype(np.float32)
+    lengths = rng.integers(1, 4, size=24)  # every batch is cut to at most 3 steps
+    y = rng.normal(size=(24, 5)).astype(np.float32)
+    runs = []
+    for x_given in (x, np.pad(x, [(0, 0), (0, 1), (0, 0)])):  # T = 5 = C, then T = 6
+        model = Sequential([LSTM(4), Dense(5)], seed=0)
+        model.compile("adam", loss="mse", lr=0.01)
+        model.fit(x_given, y, lengths=lengths, epochs=2, batch_size=8, verbose=0)
+        runs.append(model.params)
+    assert all(np.array_equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+
+def test_sequential_refuses_layers_that_return_several_arrays():
+    for layer in (LSTM(4, return_state=True), Bidirectional(GRU(3), merge_mode=None)):
+        with pytest.raises(ValueError, match="returns several arrays"):
+            Sequential([layer, Dense(2)])
+
+
+def test_early_stopping_counts_patience_as_keras():
+    class Model:
+        params = {}
+
+    stopper = EarlyStopping(monitor="val_loss", patience=2)
+    stops = [stopper.on_epoch_end(Model(), e, {"val_loss": v}) for e, v in enumerate([3.0, 2.0, 2.5, 2.1, 1.0])]
+    assert stops == [False, False, False, True, False] and stopper.stopped_epoch == 3
+
+
+def test_early_stopping_minimises_the_negative_log_likelihood():
+    assert EarlyStopping(monitor="val_bernoulli_nll").mode == "min"
+    assert EarlyStopping(monitor="val_accuracy").mode == "max"
+    assert EarlyStopping(monitor="loss").mode == "min"
 
 
 def _noisy_model(weight_noise):

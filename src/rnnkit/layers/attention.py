@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.layers.base import Gradients, Layer
 from rnnkit.layers.initializers import glorot_uniform
 
@@ -35,8 +36,7 @@ class AdditiveAttention(Layer):
 
     def __init__(self, units: int, **base):
         super().__init__(**base)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}")
+        checks.integer("units", units)
         self.units = int(units)
 
     def make_params(self, input_shape, rng):
@@ -59,6 +59,7 @@ class AdditiveAttention(Layer):
 
     def forward(self, query, keys, *, key_lengths=None, projected_keys=None, training=False, rng=None):
         """query (B, T, Q), keys (B, S, K), key_lengths (B,) -> ((context (B, T, K), weights (B, T, S)), cache)."""
+        self.require_built()
         p = self.params
         query = np.asarray(query, dtype=self.dtype)
         keys = np.asarray(keys, dtype=self.dtype)

@@ -58,8 +58,21 @@ class Layer:
     def make_params(self, input_shape: tuple, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return {}
 
+    def require_built(self) -> None:
+        """For forward passes that read parameters: a clear error before build, not a KeyError."""
+        if not self.built:
+            what = getattr(self, "display_name", self.kind) + (f" {self.name!r}" if self.name else "")
+            raise RuntimeError(f"{what} is not built: call build(input_shape) first, or use it in a model, "
+                               "which builds its layers")
+
     def output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
+
+    @property
+    def single_output(self) -> bool:
+        """Whether forward returns one array that a next layer can take (not so with
+        return_state, or a Bidirectional's merge_mode=None)."""
+        return True
 
     def sublayers(self) -> list["Layer"]:
         """The layers this one is made of (for wrappers and stacks)."""
@@ -126,9 +139,10 @@ def check_lengths(lengths, B: int, T: int) -> np.ndarray | None:
     arr = np.asarray(lengths)
     if arr.shape != (B,):
         raise ValueError(f"lengths must have shape (B,) = ({B},), got {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"lengths must be integers, got dtype {arr.dtype}")
+    whole = np.issubdtype(arr.dtype, np.integer) or (
+        np.issubdtype(arr.dtype, np.floating) and bool(np.all(np.mod(arr, 1) == 0)))  # NaN fails
+    if arr.size and not whole:
+        raise ValueError(f"lengths must be integers, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 1 or arr.max() > T):
         raise ValueError(f"lengths must lie in 1..T = 1..{T}, got min {arr.min()} and max {arr.max()}")

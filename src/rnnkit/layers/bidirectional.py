@@ -55,8 +55,26 @@ class Bidirectional(Layer):
     def output_lengths(self, x, lengths):
         return self.forward_layer.output_lengths(x, lengths)
 
+    @property
+    def single_output(self) -> bool:
+        return not self.return_state and self.merge_mode is not None
+
+    def _split_state(self, initial_state):
+        """(state_forward, state_backward) and whether they came flat: as a pair, or as the flat
+        list [*state_forward, *state_backward] that return_state gives (and Keras takes)."""
+        if initial_state is None:
+            return (None, None), False
+        n = self.forward_layer.cell.state_size
+        states = list(initial_state)
+        if n > 1 and len(states) == 2 * n:
+            return (tuple(states[:n]), tuple(states[n:])), True
+        if len(states) != 2:
+            raise ValueError(f"initial_state must be (state_forward, state_backward) or the flat list of "
+                             f"{2 * n} arrays that return_state gives, got {len(states)} entries")
+        return (states[0], states[1]), False
+
     def forward(self, x, *, lengths=None, initial_state=None, training=False, rng=None):
-        state_f, state_b = (None, None) if initial_state is None else initial_state
+        (state_f, state_b), flat = self._split_state(initial_state)
         out_f, cache_f = self.forward_layer.forward(x, lengths=lengths, initial_state=state_f)
         out_b, cache_b = self.backward_layer.forward(x, lengths=lengths, initial_state=state_b)
         (y_f, *st_f), (y_b, *st_b) = (out_f, out_b) if self.return_state else ((out_f,), (out_b,))
@@ -65,7 +83,7 @@ class Bidirectional(Layer):
             y_b = reverse_within_lengths(y_b, lengths)
         y = self._merge(y_f, y_b)
         out = (y, *st_f, *st_b) if self.return_state else y
-        return out, (cache_f, cache_b, y_f, y_b, lengths)
+        return out, (cache_f, cache_b, y_f, y_b, lengths, flat)
 
     def step(self, x_t, state=None):
         raise ValueError("a Bidirectional layer reads each sequence from its end too, so it needs the whole "
@@ -97,7 +115,7 @@ class Bidirectional(Layer):
         return dy[0], dy[1]
 
     def backward(self, dy, cache) -> Gradients:
-        cache_f, cache_b, y_f, y_b, lengths = cache
+        cache_f, cache_b, y_f, y_b, lengths, flat = cache
         n = self.forward_layer.cell.state_size
         if self.return_state:
             dy, *d_states = dy
@@ -114,6 +132,8 @@ class Bidirectional(Layer):
         d_state0 = None
         if g_f.initial_state is not None or g_b.initial_state is not None:
             d_state0 = (g_f.initial_state, g_b.initial_state)
+            if flat:  # as it was given
+                d_state0 = (*d_state0[0], *d_state0[1])
         steps = None
         if g_f.state_steps is not None and g_b.state_steps is not None:
             steps = {"forward": g_f.state_steps, "backward": g_b.state_steps}

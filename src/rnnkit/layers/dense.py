@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.layers import activation as act
 from rnnkit.layers.base import Gradients, Layer, check_array
 from rnnkit.layers.initializers import glorot_uniform
@@ -14,19 +15,21 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: str | None = None, **base):
         super().__init__(**base)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}")
-        self.units = int(units)
+        self.units = checks.integer("units", units)
         self.activation = act.check_name(activation)
 
     def make_params(self, input_shape, rng):
-        F = input_shape[-1]
+        F = input_shape[-1] if input_shape else None
+        if F is None:
+            raise ValueError(f"Dense needs the size of its inputs' last axis, got input_shape {input_shape} (a "
+                             "model given x of shape (N, T) reads it as token ids: start it with an Embedding)")
         return {"W": glorot_uniform(rng, (F, self.units), self.dtype), "b": np.zeros(self.units, self.dtype)}
 
     def output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
     def forward(self, x, *, lengths=None, training=False, rng=None):
+        self.require_built()
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim not in (2, 3):
             raise ValueError(f"x must have shape (B, F) or (B, T, F), got {x.shape}")

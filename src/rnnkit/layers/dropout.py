@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.layers.base import Gradients, Layer, as_generator
 
 
@@ -13,7 +14,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, **base):
         super().__init__(**base)
-        if not 0.0 <= rate < 1.0:
+        if not 0.0 <= checks.real("rate", rate) < 1.0:
             raise ValueError(f"rate must lie in [0, 1), got {rate!r}")
         self.rate = float(rate)
 

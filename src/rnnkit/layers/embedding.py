@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.layers.base import Gradients, Layer
 
 
@@ -13,10 +14,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False, **base):
         super().__init__(**base)
-        for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{arg} must be a positive integer, got {v!r}")
-        self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), mask_zero
+        self.input_dim, self.output_dim = checks.integer("input_dim", input_dim), checks.integer("output_dim", output_dim)
+        self.mask_zero = mask_zero
 
     def make_params(self, input_shape, rng):
         E = rng.uniform(-0.05, 0.05, size=(self.input_dim, self.output_dim))  # Keras' default
@@ -50,6 +49,7 @@ class Embedding(Layer):
         return counted if lengths is None else np.minimum(counted, lengths)
 
     def forward(self, x, *, lengths=None, training=False, rng=None):
+        self.require_built()
         ids = self._ids(x)
         return self.params["E"][ids], ids
 

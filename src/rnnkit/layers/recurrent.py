@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit import grad_mode, kernels
 from rnnkit.layers.base import Gradients, Layer, check_array, check_lengths, reverse_within_lengths
 from rnnkit.layers.cell_spec import CellSpec
@@ -53,10 +54,8 @@ class Recurrent(Layer):
         **base,
     ):
         super().__init__(**base)
-        if not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}")
         self.cell = cell
-        self.units = int(units)
+        self.units = checks.integer("units", units)
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
@@ -83,6 +82,10 @@ class Recurrent(Layer):
     def output_lengths(self, x, lengths):
         return lengths if self.return_sequences else None
 
+    @property
+    def single_output(self) -> bool:
+        return not self.return_state
+
     def check_initial_state(self, initial_state, B: int):
         H, n = self.units, self.cell.state_size
         if initial_state is None:
@@ -103,6 +106,7 @@ class Recurrent(Layer):
         return tuple(checked), ("array" if isinstance(initial_state, np.ndarray) else "tuple")
 
     def forward(self, x, *, lengths=None, initial_state=None, training=False, rng=None):
+        self.require_built()
         p = self.params
         x = check_array(x, "x", 3, p["W_x"].shape[0], dtype=self.dtype)
         B, T, _ = x.shape

@@ -4,6 +4,7 @@ recurrent path (seed 003). Equivalent to torch.nn.RNN/LSTM/GRU with num_layers a
 
 from __future__ import annotations
 
+from rnnkit import _checks as checks
 from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.cell_spec import CellSpec
@@ -22,6 +23,9 @@ class Stack(Layer):
                 raise TypeError(f"layers[{i}] must be a recurrent or Bidirectional layer, got {type(layer).__name__}")
             if i < len(layers) - 1 and not layer.return_sequences:
                 raise ValueError(f"layers[{i}] must have return_sequences=True to feed the next layer")
+            if i < len(layers) - 1 and getattr(layer, "merge_mode", "") is None:
+                raise ValueError(f"layers[{i}] must merge its two directions (merge_mode other than None) "
+                                 "to feed the next layer")
             if layer.return_state != layers[-1].return_state:
                 raise ValueError("every layer of a Stack must share the same return_state")
         base.setdefault("dtype", layers[0].dtype)
@@ -53,6 +57,10 @@ class Stack(Layer):
 
     def output_lengths(self, x, lengths):
         return self.layers[-1].output_lengths(x, lengths)
+
+    @property
+    def single_output(self) -> bool:
+        return self.layers[-1].single_output
 
     def _state_count(self, layer) -> int:
         n = layer.forward_layer.cell.state_size if isinstance(layer, Bidirectional) else layer.cell.state_size
@@ -132,8 +140,7 @@ def stacked(cell: CellSpec | str, units: int, num_layers: int = 1, *, bidirectio
             init: str = "keras", dtype=None, seed=None, **cell_options) -> Stack:
     """The PyTorch-style recurrent block: `num_layers` layers of `cell`, optionally bidirectional
     (concat), dropout between layers. `cell` is a CellSpec or 'rnn' | 'lstm' | 'gru'."""
-    if not isinstance(num_layers, int) or num_layers < 1:
-        raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
+    num_layers = checks.integer("num_layers", num_layers)
     spec = cell if isinstance(cell, CellSpec) else CellSpec(cell, **cell_options)
     extra = {} if dtype is None else {"dtype": dtype}
     layers = []

@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit import losses, optim
 from rnnkit import metrics as metric_functions
 from rnnkit.training import Compiled, History, SequenceData
@@ -27,9 +28,7 @@ class Model:
     def __init__(self, *, seed: int | None = None, name: str | None = None):
         if seed is None:  # still recorded, so a saved run can be resumed exactly
             seed = int(np.random.SeedSequence().entropy % (2**63))
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = checks.integer("seed", seed, least=0)
         self.name = name or self.kind.lower()
         self.input_shape: tuple | None = None
         self.compiled: Compiled | None = None
@@ -79,18 +78,19 @@ class Model:
         names = [metrics] if isinstance(metrics, str) else list(metrics)
         opt = optim.get(optimizer, **optimizer_options)
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
-            if value is not None and not value > 0:
+            if value is not None and not checks.real(arg, value) > 0:
                 raise ValueError(f"{arg} must be a positive number, got {value!r}")
-        if not (isinstance(weight_noise, (int, float)) and 0 <= weight_noise < float("inf")):
+        clipnorm, clipvalue = (None if v is None else float(v) for v in (clipnorm, clipvalue))
+        if not 0 <= checks.real("weight_noise", weight_noise) < float("inf"):
             raise ValueError(f"weight_noise must be a standard deviation >= 0, got {weight_noise!r}")
         self.compiled = Compiled(
             loss=losses.get(loss), loss_name=loss if isinstance(loss, str) else type(loss).__name__,
             optimizer=opt, metrics={m: metric_functions.get(m) for m in names},
             clipnorm=clipnorm, clipvalue=clipvalue, weight_noise=float(weight_noise),
         )
+        # the optimizer's own config is taken when saving: a plain-callable lr trains, but cannot be saved
         self.compile_config = {"loss": self.compiled.loss_name, "metrics": names, "clipnorm": clipnorm,
-                               "clipvalue": clipvalue, "weight_noise": float(weight_noise),
-                               "optimizer": opt.config()}
+                               "clipvalue": clipvalue, "weight_noise": float(weight_noise)}
         return self
 
     def _require_compiled(self, verb: str) -> Compiled:

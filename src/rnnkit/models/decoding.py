@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit import _checks as checks
+
 PAD, BOS, EOS = 0, 1, 2
 
 
@@ -42,8 +44,7 @@ def score(log_prob: float, steps: int, length_penalty: float) -> float:
 
 def checked_max_length(model, max_length) -> int:
     max_length = model.max_target_length if max_length is None else max_length
-    if not isinstance(max_length, (int, np.integer)) or max_length < 1:
-        raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
+    checks.integer("max_length", max_length)
     return int(max_length)
 
 
@@ -91,8 +92,7 @@ def beam_search(model, source, *, beam_width: int = 5, length_penalty: float = 0
     finished one, or at max_length. The greedy output is one of the candidates, so the best
     returned never scores below greedy decoding (plain beam search does not promise that).
     """
-    if not isinstance(beam_width, (int, np.integer)) or beam_width < 1:
-        raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
+    checks.integer("beam_width", beam_width)
     if length_penalty < 0:
         raise ValueError(f"length_penalty must be >= 0, got {length_penalty!r}")
     max_length = checked_max_length(model, max_length)

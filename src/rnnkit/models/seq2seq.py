@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.grad_mode import no_grad
 from rnnkit.layers.attention import AdditiveAttention
 from rnnkit.layers.cell_spec import CellSpec
@@ -87,6 +88,13 @@ def _pad(seqs, what: str, least: int = 1) -> tuple[np.ndarray, np.ndarray]:
     return out, lengths
 
 
+def _check_ids(ids: np.ndarray, lengths: np.ndarray, least: int, vocab: int, what: str) -> None:
+    """The real (unpadded) ids of each row must lie in least..vocab − 1."""
+    real = ids[np.arange(ids.shape[1])[None] < lengths[:, None]]
+    if real.size and (real.min() < least or real.max() >= vocab):
+        raise ValueError(f"{what} ids must lie in {least}..{vocab - 1}, got {real.min()}..{real.max()}")
+
+
 class EncoderDecoder(Model):
     kind = "EncoderDecoder"
 
@@ -99,8 +107,7 @@ class EncoderDecoder(Model):
         for arg, value, least in (("source_vocab", source_vocab, 2), ("target_vocab", target_vocab, 4),
                                   ("units", units, 1), ("embedding", embedding, 1), ("layers", layers, 1),
                                   ("attention", attention, 0), ("max_target_length", max_target_length, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-                raise ValueError(f"{arg} must be an integer >= {least}, got {value!r}")
+            checks.integer(arg, value, least)
         if bridge not in BRIDGES:
             raise ValueError(f"bridge must be one of {BRIDGES}, got {bridge!r}")
         spec = cell if isinstance(cell, CellSpec) else CellSpec(**cell) if isinstance(cell, dict) else CellSpec(cell)
@@ -166,11 +173,8 @@ class EncoderDecoder(Model):
             tgt, tgt_len = _pad(targets, "target", least=0)  # an empty target is EOS alone
             if len(tgt) != len(src):
                 raise ValueError(f"sources and targets differ in number: {len(src)} and {len(tgt)}")
-        for ids, n, vocab, what, least in ((src, src_len, self.source_vocab, "source", 1),
-                                           (tgt, tgt_len, self.target_vocab, "target", 3)):
-            real = ids[np.arange(ids.shape[1])[None] < n[:, None]]
-            if real.size and (real.min() < least or real.max() >= vocab):
-                raise ValueError(f"{what} ids must lie in {least}..{vocab - 1}, got {real.min()}..{real.max()}")
+        _check_ids(src, src_len, 1, self.source_vocab, "source")
+        _check_ids(tgt, tgt_len, 3, self.target_vocab, "target")
         T = max(src.shape[1], tgt.shape[1] + 1)
         x = np.zeros((len(src), T, 2), dtype=np.int64)
         x[:, : src.shape[1], 0] = src
@@ -300,8 +304,7 @@ class EncoderDecoder(Model):
             src, src_len = sources.astype(np.int64), _lengths_from_padding(sources, "source")
         else:
             src, src_len = _pad(sources, "source")
-        if src.size and (src.max() >= self.source_vocab or src.min() < 0):
-            raise ValueError(f"source ids must lie in 1..{self.source_vocab - 1}")
+        _check_ids(src, src_len, 1, self.source_vocab, "source")
         emb = self.source_embedding.forward(src)[0]
         with no_grad():  # decoding never backpropagates into the encoder
             (keys, *finals), _ = self.encoder.forward(emb, lengths=src_len)

@@ -40,6 +40,11 @@ class Sequential(Model):
             raise TypeError(f"layer must be an rnnkit layer, got {type(layer).__name__}")
         if self.built:
             raise RuntimeError("cannot add layers to a model that is already built")
+        if not layer.single_output:
+            raise ValueError(
+                f"{getattr(layer, 'display_name', layer.kind)} returns several arrays (return_state=True "
+                "or merge_mode=None), and a Sequential passes one from layer to layer; use it in an "
+                "rnnkit.Model subclass (examples/custom_model.py)")
         taken = {existing.name for existing in self.layers}
         if layer.name is None:
             base = _snake(layer.display_name if layer.kind == "Recurrent" else layer.kind)

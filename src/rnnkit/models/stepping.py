@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import _checks as checks
+
 
 def initial_state(model, batch_size: int) -> list:
     """The state before the first step: one entry per layer (zeros, or None when stateless)."""
     if not model.built:
         raise RuntimeError("the model is not built yet: give input_shape, or fit/predict once, before stepping")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    checks.integer("batch_size", batch_size)
     return [layer.zero_state(int(batch_size)) for layer in model.layers]
 
 

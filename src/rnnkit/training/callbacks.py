@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.metrics import LOWER_IS_BETTER
+
 
 class Callback:
     def on_train_begin(self, model) -> None: ...
@@ -60,7 +62,8 @@ def _mode_for(monitor: str, mode: str) -> str:
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode != "auto":
         return mode
-    return "min" if monitor.endswith("loss") else "max"
+    name = monitor.removeprefix("val_")
+    return "min" if name.endswith("loss") or name in LOWER_IS_BETTER else "max"
 
 
 class _Monitor(Callback):
@@ -101,7 +104,8 @@ class ModelCheckpoint(_Monitor):
 
 
 class EarlyStopping(_Monitor):
-    """Stop when the monitored value has not improved for `patience` epochs."""
+    """Stop when the monitored value has not improved for `patience` epochs in a row (Keras's
+    count: patience=2 stops after the second epoch without improvement; 0 after the first)."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str = "auto", min_delta: float = 0.0,
                  restore_best_weights: bool = False):
@@ -121,7 +125,7 @@ class EarlyStopping(_Monitor):
                 self.best_params = {k: v.copy() for k, v in model.params.items()}
             return False
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             return True
         return False

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit import _checks as checks
+from rnnkit.layers.base import check_lengths
+
 BATCHING_MODES = ("padded", "bucket")
 
 
@@ -44,24 +47,21 @@ class SequenceData:
     x: np.ndarray
     y: np.ndarray | None
     lengths: np.ndarray | None
+    steps: int | None = None  # a batch: the T of the data it was cut from, which y still has
+
 
     @classmethod
     def from_user(cls, x, y=None, lengths=None) -> "SequenceData":
-        if isinstance(x, (list, tuple)) and x and np.ndim(x[0]) >= 1 and lengths is None:
+        if isinstance(x, (list, tuple)) and x and np.ndim(x[0]) >= 1:
             ragged = len({np.shape(s)[0] for s in x}) > 1
             if ragged:
-                x, lengths = pad_sequences(x)
+                x, own_lengths = pad_sequences(x)
+                lengths = own_lengths if lengths is None else lengths
         x = np.asarray(x)
         if x.ndim < 2 or x.shape[0] == 0:
             raise ValueError(f"x must hold at least one example of shape (T, F) or (T,), got shape {x.shape}")
         N = x.shape[0]
-        if lengths is not None:
-            lengths = np.asarray(lengths)
-            if lengths.shape != (N,):
-                raise ValueError(f"lengths must have shape (N,) = ({N},), got {lengths.shape}")
-            if lengths.min() < 1 or lengths.max() > x.shape[1]:
-                raise ValueError(f"lengths must lie in 1..T = 1..{x.shape[1]}, got {lengths.min()}..{lengths.max()}")
-            lengths = lengths.astype(np.int64)
+        lengths = check_lengths(lengths, N, x.shape[1])
         if y is not None:
             if isinstance(y, (list, tuple)) and y and np.ndim(y[0]) >= 1 and len({len(s) for s in y}) > 1:
                 y, _ = pad_sequences(y)
@@ -74,18 +74,27 @@ class SequenceData:
         return self.x.shape[0]
 
     def take(self, index: np.ndarray, *, trim: bool = True) -> "SequenceData":
-        """The examples at `index`, cut to their longest sequence (lengths dropped when all equal)."""
+        """The examples at `index`, x cut to their longest sequence (lengths dropped when all
+        equal). y stays whole: only the model's output says whether targets are per step (see
+        targets_for)."""
         x = self.x[index]
         y = None if self.y is None else self.y[index]
         lengths = None if self.lengths is None else self.lengths[index]
         if lengths is not None and trim:
             T = int(lengths.max())
             x = x[:, :T]
-            if y is not None and y.ndim >= 2 and y.shape[1] == self.x.shape[1]:
-                y = y[:, :T]
             if np.all(lengths == T):
                 lengths = None
-        return SequenceData(x, y, lengths)
+        return SequenceData(x, y, lengths, steps=self.x.shape[1])
+
+    def targets_for(self, y_pred: np.ndarray) -> np.ndarray | None:
+        """y as the loss must see it beside the model's output y_pred: per-step targets, given
+        over the data's T steps, cut to the steps the batch kept. Outputs per step have a time
+        axis (ndim >= 3); a last-step target (N, C) stays whole even when C happens to equal T."""
+        y = self.y
+        if y is not None and y_pred.ndim >= 3 and y.ndim >= 2 and y.shape[1] == self.steps:
+            return y[:, : y_pred.shape[1]]
+        return y
 
     def split(self, fraction: float) -> tuple["SequenceData", "SequenceData"]:
         """(first 1 − fraction, last fraction), as Keras' validation_split takes the tail."""
@@ -100,8 +109,7 @@ class SequenceData:
 
 def batch_indices(data: SequenceData, batch_size: int, mode: str, rng: np.random.Generator | None):
     """Index arrays of the batches of one epoch; shuffled when rng is given."""
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    checks.integer("batch_size", batch_size)
     if mode not in BATCHING_MODES:
         raise ValueError(f"batching must be one of {BATCHING_MODES}, got {mode!r}")
     N = len(data)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.grad_mode import no_grad
 from rnnkit.optim import clipping
 from rnnkit.training.callbacks import Callback, History
@@ -117,7 +118,8 @@ def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, 
     clean = _add_weight_noise(model.params, compiled.weight_noise, rng) if compiled.weight_noise else None
     try:
         y, y_lengths, cache = model.forward(batch.x, lengths=batch.lengths, training=True, rng=rng)
-        loss, d_y = compiled.loss(y, batch.y, y_lengths)
+        y_true = batch.targets_for(y)
+        loss, d_y = compiled.loss(y, y_true, y_lengths)
         _finite_or_raise("the loss", loss, epoch, index)
         grads = model.backward(d_y, cache)
     finally:
@@ -131,15 +133,14 @@ def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, 
         norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
     _finite_or_raise("the gradient norm", norm, epoch, index)
     compiled.optimizer.step(model.params, grads)
-    metrics = {name: float(m(y, batch.y, y_lengths)) for name, m in compiled.metrics.items()}
+    metrics = {name: float(m(y, y_true, y_lengths)) for name, m in compiled.metrics.items()}
     return float(loss), metrics
 
 
 def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_size: int, batching: str,
         validation: SequenceData | None, shuffle: bool, callbacks: list[Callback], verbose: int,
         seed: int, start_epoch: int, history: History) -> History:
-    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    checks.integer("epochs", epochs, least=0)
     if data.y is None:
         raise ValueError("y is required to fit")
     progress = EpochProgress(verbose, start_epoch + epochs)
