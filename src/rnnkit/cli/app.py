@@ -4,6 +4,11 @@ Errors a user can cause (a bad task name, a bad option value, an unwritable fold
 model file) end the program with ONE line on stderr, ``Error: ...``, and exit status 2 (usage)
 or 1 (anything else), never a traceback: `_OneLineErrors` runs click in non-standalone mode and
 formats what comes back.
+
+Ctrl-C ends with ONE line too, ``Aborted.`` or ``Aborted: <what the command leaves behind>``,
+and exit status 130. typer's own main turns a KeyboardInterrupt into a silent ``Exit(130)``,
+so `_OneLineErrors.invoke` turns it into `Interrupted` first, and a command that has something
+to say about the interruption (``rnnkit train``: what the run folder holds) raises its own.
 """
 
 from __future__ import annotations
@@ -18,16 +23,29 @@ from typer.core import TyperGroup
 USER_ERRORS = (ValueError, OSError, FloatingPointError, NotImplementedError)
 
 
+class Interrupted(Exception):
+    """Ctrl-C; the message (may be empty) says what the interrupted command leaves behind."""
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 class _OneLineErrors(TyperGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, **extra)
             code = code if isinstance(code, int) else 0
+        except Interrupted as e:
+            typer.echo(f"Aborted: {_one_line(str(e))}" if str(e) else "Aborted.", err=True)
+            code = 130
         except typer.Abort:
             typer.echo("Aborted.", err=True)
             code = 130

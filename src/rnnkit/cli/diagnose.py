@@ -21,6 +21,7 @@ from rnnkit.cli import runs
 from rnnkit.cli.app import app
 from rnnkit.cli.train import Cell, SplitName, _console, _task_options, _value
 from rnnkit.diagnostics.reinit import reinitialize
+from rnnkit.tasks import Split
 
 
 class Init(str, Enum):
@@ -45,6 +46,18 @@ def _batch(part, size: int):
     if lengths is not None:  # trim padding that no sequence of this batch uses
         return part.x[:n, : lengths.max()], _trim_y(part.y[:n], lengths.max()), lengths
     return part.x[:n], part.y[:n], None
+
+
+def _model_batch(task, model, part, size: int):
+    """(x, y, lengths) of the first `size` examples as `model` reads them: a seq2seq task packs
+    source and target ids for its EncoderDecoder (which reads the lengths from the padding),
+    as its fit and evaluate do; every other task's split is the model input as it stands."""
+    if not hasattr(task, "packed"):
+        return _batch(part, size)
+    n = min(size, len(part))
+    extra = {key: part.extra[key][:n] for key in ("source_ids", "target_ids")}
+    x, y = task.packed(model, Split(part.x[:n], part.y[:n], None, extra))
+    return x, y, None
 
 
 def _trim_y(y, T):
@@ -173,7 +186,7 @@ def gradcheck_command(
         task, data, models = _task_models(task_or_run, [_value(cell)] if cell else [], hidden, length, option,
                                           seed, False, batch)
         (model,) = models.values()
-    x, y, lengths = _batch(task.split(data, "val"), batch)
+    x, y, lengths = _model_batch(task, model, task.split(data, "val"), batch)
     report = diagnostics.gradcheck(model, x, y, lengths, max_entries=entries, tolerance=tolerance,
                                    backend=backend.value, seed=seed, raise_on_failure=False)
     typer.echo(f"{task.name}: {model.count_params():,} parameters, batch of {len(x)}, T = {np.shape(x)[1]}")

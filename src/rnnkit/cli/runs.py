@@ -10,6 +10,11 @@ test set and writes the folder::
     curves.png             loss / metric curves, training and validation
     confusion_matrix.png   classifiers only: the test set's confusion matrix
     results.json           held-out (test) metrics of the best checkpoint, best epoch, timing
+
+The folder is created only once the task's data are loaded and its model built, so a bad task
+option leaves nothing behind. Ctrl-C during training keeps the best checkpoint so far, writes
+history.csv and curves.png of the epochs run and raises ``Interrupted`` saying so (no
+results.json: the run has no test score).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 
 import rnnkit
 from rnnkit import tasks as task_registry
+from rnnkit.cli.app import Interrupted
 from rnnkit.metrics import confusion_matrix
 from rnnkit.tasks import HParams, Task
 from rnnkit.training import EarlyStopping, ModelCheckpoint
@@ -45,10 +51,15 @@ def default_folder(task_name: str, root: Path = Path("runs")) -> Path:
     return folder
 
 
-def prepare_folder(folder: Path) -> Path:
-    """Create `folder` and check that it can be written; OSError with a one-line reason if not."""
+def refuse_a_run(folder: Path) -> None:
+    """OSError if `folder` already holds a run (never overwrite one)."""
     if (folder / CONFIG_FILE).exists():
         raise OSError(f"output folder {folder} already holds a run; choose another --out")
+
+
+def prepare_folder(folder: Path) -> Path:
+    """Create `folder` and check that it can be written; OSError with a one-line reason if not."""
+    refuse_a_run(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".rnnkit-write-test"
@@ -75,26 +86,65 @@ def _jsonable(value):
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
+# The entries of config.json that load_run reads (results.json: that summary reads), and their JSON types.
+CONFIG_ENTRIES = {"task": str, "options": dict, "hparams": dict, "meta": dict}
+RESULTS_ENTRIES = {"test": dict, "best_epoch": (int, type(None)), "epochs_run": int, "monitor": str}
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}
+
+
+def _json_type(value) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def read_json_object(path: Path, entries: dict) -> dict:
+    """The JSON object in `path` with `entries` ({key: type(s)}); ValueError naming the file and
+    what is wrong otherwise (a KeyError deep in a command would say neither)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"{path} is damaged: not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} is damaged: expected a JSON object, got {_json_type(value)}")
+    for key, kind in entries.items():
+        if key not in value:
+            raise ValueError(f"{path} is damaged: it has no {key!r} entry")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value[key], kinds) or isinstance(value[key], bool) and bool not in kinds:
+            wanted = " or ".join(_json_type(k()) for k in kinds)
+            raise ValueError(f"{path} is damaged: {key!r} must be {wanted}, got {_json_type(value[key])}")
+    return value
+
+
 def read_run(folder: str | os.PathLike) -> tuple[Path, dict]:
-    """(folder, config) of a run folder; ValueError if it is not one."""
+    """(folder, config) of a run folder; ValueError if it is not one or its config.json is damaged."""
     folder = Path(folder)
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         raise ValueError(f"{folder} is not a run folder (no {CONFIG_FILE}); pass the folder `rnnkit train` wrote")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config = read_json_object(config_path, CONFIG_ENTRIES)
     if not (folder / MODEL_FILE).is_file():
         raise ValueError(f"{folder} holds no {MODEL_FILE} (was the run interrupted before its first epoch?)")
     return folder, config
 
 
 def load_run(folder: str | os.PathLike):
-    """(task, options, hparams, meta, model) of a finished run."""
+    """(task, options, hparams, meta, model) of a run (the best checkpoint, even of an interrupted run)."""
     folder, config = read_run(folder)
-    task = task_registry.get(config["task"])
-    options = task.parse_options(config["options"])
-    hp = HParams().replace(**config["hparams"])
+    try:
+        task = task_registry.get(config["task"])
+        options = task.parse_options(config["options"])
+        hp = HParams().replace(**config["hparams"])
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{folder / CONFIG_FILE}: {e}") from None
     model = rnnkit.load(folder / MODEL_FILE)
     return task, options, hp, config["meta"], model
+
+
+def read_results(folder: Path) -> dict | None:
+    """results.json of a run, None if it has none (training did not finish); ValueError if damaged."""
+    path = folder / RESULTS_FILE
+    return read_json_object(path, RESULTS_ENTRIES) if path.is_file() else None
 
 
 def _curves_title(task: Task, hp: HParams) -> str:
@@ -102,11 +152,39 @@ def _curves_title(task: Task, hp: HParams) -> str:
     return f"{task.name}: {hp.layers} x {direction}{hp.cell.upper()}({hp.hidden})"
 
 
+def _write_history(model, task: Task, hp: HParams, folder: Path) -> None:
+    """history.csv and, once an epoch has run, curves.png."""
+    history = model.history
+    history.write_csv(folder / HISTORY_FILE)
+    if history.epochs:
+        from rnnkit.cli.plots import plot_curves
+
+        plot_curves(history.history, folder / CURVES_FILE, _curves_title(task, hp))
+
+
+def _interrupted(model, task: Task, hp: HParams, folder: Path, checkpoint: ModelCheckpoint) -> Interrupted:
+    """After Ctrl-C in training: write the history of the epochs run, and say what the folder
+    holds, so it is not mistaken for a finished run (it has no results.json)."""
+    done = len(model.history.epochs)
+    _write_history(model, task, hp, folder)
+    if checkpoint.best_epoch is None:
+        return Interrupted(f"training interrupted after {done} of {hp.epochs} epochs, before any checkpoint; "
+                           f"{folder} holds no model, only {CONFIG_FILE} and {HISTORY_FILE}")
+    return Interrupted(f"training interrupted after {done} of {hp.epochs} epochs; {folder} holds the best "
+                       f"checkpoint so far (epoch {checkpoint.best_epoch + 1}, {task.monitor} {checkpoint.best:.4g}) "
+                       f"with {HISTORY_FILE} and {CURVES_FILE} of the epochs run, but no test results ({RESULTS_FILE})")
+
+
 def train_run(task: Task, options: dict, hp: HParams, folder: Path, *, verbose: int = 1, log=print) -> dict:
-    """Train `task` with `hp`, write every artifact into `folder`, return the results dict."""
+    """Train `task` with `hp`, write every artifact into `folder`, return the results dict.
+
+    The folder is created after the data are loaded and the model built: those steps check the
+    task options, and a failed check must not leave an empty run folder behind."""
     started = time.perf_counter()
+    refuse_a_run(folder)  # before loading data for nothing
     data = task.load(options, seed=hp.seed)
     model = task.build_model(hp, data.meta)
+    prepare_folder(folder)
     config = {
         "task": task.name, "options": options, "hparams": hp.to_dict(), "monitor": task.monitor,
         "meta": data.meta, "rnnkit_version": rnnkit.__version__, "command": ["rnnkit", *sys.argv[1:]],
@@ -124,18 +202,17 @@ def train_run(task: Task, options: dict, hp: HParams, folder: Path, *, verbose: 
     if hp.patience is not None:
         callbacks.append(EarlyStopping(task.monitor, patience=hp.patience))
     fit_started = time.perf_counter()
-    task.fit(model, data, hp, callbacks=callbacks, verbose=verbose)
+    try:
+        task.fit(model, data, hp, callbacks=callbacks, verbose=verbose)
+    except KeyboardInterrupt:
+        raise _interrupted(model, task, hp, folder, checkpoint) from None
     train_seconds = time.perf_counter() - fit_started
     if checkpoint.best_epoch is None:  # no epoch run (or the monitored value never finite)
         model.save(model_path)
     best = rnnkit.load(model_path)
 
     history = model.history
-    history.write_csv(folder / HISTORY_FILE)
-    if history.epochs:
-        from rnnkit.cli.plots import plot_curves
-
-        plot_curves(history.history, folder / CURVES_FILE, _curves_title(task, hp))
+    _write_history(model, task, hp, folder)
     test = task.evaluate(best, data, "test")
     results = {
         "task": task.name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -77,18 +79,44 @@ def _headline(task, metrics: dict) -> str:
     return f"test loss: {metrics.get('loss', float('nan')):.4f}"
 
 
-@app.command("tasks")
-def list_tasks() -> None:
-    """List the built-in tasks: pattern, data, size, task options and reference result."""
+def _task_list() -> list[str]:
+    lines = []
     for task in task_registry.TASKS.values():
         opts = ", ".join(
             f"--{o.name.replace('_', '-')} {'|'.join(map(str, o.choices)) if o.choices else o.default}"
             for o in task.options
         )
-        typer.echo(f"{task.name:<20}{task.pattern}")
+        lines.append(f"{task.name:<20}{task.pattern}")
         for label, text in (("data", task.data), ("size", task.size), ("options", opts), ("reference", task.reference)):
             if text:
-                typer.echo(f"{'':<4}{label + ':':<11}{text}")
+                lines.append(f"{'':<4}{label + ':':<11}{text}")
+    return lines
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit cannot raise EPIPE again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _best_epoch_text(results: dict) -> str:
+    """'best epoch 7 of 10', or what was kept when no epoch was best (results.json's best_epoch is None)."""
+    if results["best_epoch"] is not None:
+        return f"best epoch {results['best_epoch']} of {results['epochs_run']}"
+    if results["epochs_run"] == 0:
+        return "no epoch run, the untrained model kept"
+    return f"{results['monitor']} never finite in {results['epochs_run']} epochs, the last weights kept"
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """List the built-in tasks: pattern, data, size, task options and reference result."""
+    try:
+        typer.echo("\n".join(_task_list()))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `rnnkit tasks | head`: the reader has what it wanted; not an error
+        _quiet_stdout()
 
 
 @app.command()
@@ -124,7 +152,8 @@ def train(
     steps: Optional[int] = typer.Option(None, help="pm25: hours per input window"),
     data: Optional[str] = typer.Option(None, help="pm25: CSV path; mnist-rows: folder with the full MNIST files"),
     option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="other task option KEY=VALUE"),
-    verbose: int = typer.Option(1, "--verbose", "-v", min=0, max=2, help="0 silent, 1 progress bar, 2 a line per epoch"),
+    verbose: int = typer.Option(1, "--verbose", "-v", min=0, max=2,
+                                help="0 only the result lines, 1 progress bar, 2 a line per epoch"),
 ) -> None:
     """Train TASK with its defaults (override any of them), keep the best validation checkpoint,
     and report its held-out test metrics."""
@@ -140,16 +169,17 @@ def train(
     hp = the_task.hparams(options, **overrides)
     if no_clip:
         hp = hp.replace(clipnorm=None, clipvalue=None)
-    folder = runs.prepare_folder(out if out is not None else runs.default_folder(the_task.name))
+    folder = out if out is not None else runs.default_folder(the_task.name)  # created by train_run
     console = _console()
     say = (lambda text: console.print(text)) if verbose else (lambda text: None)
-    say(f"training {the_task.name} ({_metrics_line({k: v for k, v in options.items() if v is not None})}) "
+    shown = _metrics_line({k: v for k, v in options.items() if v is not None})
+    say(f"training {the_task.name}{f' ({shown})' if shown else ''} "
         f"with {hp.cell} hidden={hp.hidden} layers={hp.layers} bidirectional={hp.bidirectional} "
         f"dropout={hp.dropout} epochs={hp.epochs} batch={hp.batch_size} lr={hp.lr} {hp.optimizer} "
         f"clipnorm={hp.clipnorm}" + (f" weight_decay={hp.weight_decay}" if hp.optimizer.lower() == "adamw" else "")
         + (f" ema={hp.ema}" if hp.ema is not None else ""))
     results = runs.train_run(the_task, options, hp, folder, verbose=verbose, log=say)
-    console.print(f"best epoch {results['best_epoch']} of {results['epochs_run']} ({results['train_seconds']:.0f} s); "
+    console.print(f"{_best_epoch_text(results)} ({results['train_seconds']:.0f} s); "
                   f"test: {_metrics_line(results['test'])}")
     console.print(f"{_headline(the_task, results['test'])}   (run folder: {folder})")
 
@@ -200,12 +230,11 @@ def summary(
         task, options, hp, meta, model = runs.load_run(path)
         console.print(f"run {path}: task {task.name}, {_metrics_line(options)}")
         model.summary(print_fn=console.print)
-        results = path / runs.RESULTS_FILE
-        if results.is_file():
-            import json
-
-            r = json.loads(results.read_text(encoding="utf-8"))
-            console.print(f"best epoch {r['best_epoch']} of {r['epochs_run']}; test: {_metrics_line(r['test'])}")
+        results = runs.read_results(path)
+        if results is None:
+            console.print(f"no {runs.RESULTS_FILE}: training did not finish (the model is its best checkpoint)")
+        else:
+            console.print(f"{_best_epoch_text(results)}; test: {_metrics_line(results['test'])}")
         return
     if path.is_file():
         rnnkit.load(path).summary(print_fn=console.print)

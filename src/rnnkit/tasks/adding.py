@@ -21,7 +21,7 @@ import numpy as np
 
 from rnnkit import Sequential
 from rnnkit.layers import Dense
-from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, recurrent_block
+from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, sequential_layers
 
 TOLERANCE = 0.04  # |prediction − target| below this counts as right
 BASELINE_MSE = 1.0 / 6.0
@@ -72,7 +72,7 @@ class Adding(Task):
         return TaskData(*parts, meta={"input_shape": [T, 2], "length": T})
 
     def build_model(self, hp: HParams, meta):
-        model = Sequential([recurrent_block(hp, return_sequences=False), Dense(1)], seed=hp.seed,
+        model = Sequential(sequential_layers(hp, Dense(1), return_sequences=False), seed=hp.seed,
                            dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         return self.compile(model, hp, "mse", ["r2"])
 

@@ -45,11 +45,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CELLS", "HParams", "Option", "Split", "Task", "TaskData", "stratified_split"]
+__all__ = ["CELLS", "HParams", "Option", "Split", "Task", "TaskData", "sequential_layers", "stratified_split"]
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -77,13 +78,17 @@ class TaskData:
 
 @dataclass(frozen=True)
 class Option:
-    """A task setting such as ``--subset``: its type, default, allowed values and help."""
+    """A task setting such as ``--subset``: its type, default, allowed values and help.
+
+    ``path=True``: any value but the default names a file or folder and is made absolute, so the
+    run's config.json still finds it when a later command runs in another directory."""
 
     name: str
     default: Any
     help: str
     choices: tuple | None = None
     type: type = str
+    path: bool = False
 
     def parse(self, value):
         """A value from the command line (string) or from Python -> the checked typed value."""
@@ -101,6 +106,8 @@ class Option:
         if self.choices is not None and typed not in self.choices:
             shown = ", ".join(str(c) for c in self.choices)
             raise ValueError(f"option {self.name}: {value!r} is not one of {shown}")
+        if self.path and typed != self.default:
+            typed = str(Path(typed).expanduser().resolve())
         return typed
 
 
@@ -327,3 +334,18 @@ def recurrent_block(hp: HParams, return_sequences: bool, dtype=np.float32):
 
     return stacked(hp.cell, hp.hidden, hp.layers, bidirectional=hp.bidirectional, dropout=hp.dropout,
                    return_sequences=return_sequences, dtype=dtype)
+
+
+def sequential_layers(hp: HParams, output, return_sequences: bool) -> list:
+    """input dropout -> recurrent block -> dropout -> `output`: what ``--input-dropout`` ("on
+    every step's inputs") and ``--dropout`` ("between layers and before the output") promise,
+    whatever the number of layers. A Dropout is added only where its rate is > 0, so a model
+    without dropout has exactly the layers (and the weights, from the same seed) it always had."""
+    from rnnkit.layers import Dropout
+
+    layers = [Dropout(hp.input_dropout)] if hp.input_dropout else []
+    layers.append(recurrent_block(hp, return_sequences=return_sequences))
+    if hp.dropout:
+        layers.append(Dropout(hp.dropout))
+    layers.append(output)
+    return layers

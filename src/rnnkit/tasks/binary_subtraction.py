@@ -16,7 +16,7 @@ import numpy as np
 from rnnkit import Sequential
 from rnnkit.datasets import binary_subtraction as bs
 from rnnkit.layers import Dense
-from rnnkit.tasks.base import HParams, Split, Task, TaskData, recurrent_block
+from rnnkit.tasks.base import HParams, Split, Task, TaskData, sequential_layers
 
 _PAIR = re.compile(r"^\s*(\d+)\s*[-, ]\s*(\d+)\s*$")
 
@@ -46,7 +46,7 @@ class BinarySubtraction(Task):
         return TaskData(split, split, split, {"input_shape": [4, 2]})
 
     def build_model(self, hp: HParams, meta):
-        model = Sequential([recurrent_block(hp, return_sequences=True), Dense(1)], seed=hp.seed,
+        model = Sequential(sequential_layers(hp, Dense(1), return_sequences=True), seed=hp.seed,
                            dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         return self.compile(model, hp, "binary_crossentropy", ["accuracy"])
 

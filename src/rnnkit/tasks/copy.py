@@ -22,7 +22,7 @@ import numpy as np
 
 from rnnkit import Sequential
 from rnnkit.layers import Dense
-from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, recurrent_block, softmax
+from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, sequential_layers, softmax
 
 
 def generate(n: int, T: int, K: int, A: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +68,7 @@ class Copy(Task):
         return TaskData(*parts, meta=meta)
 
     def build_model(self, hp: HParams, meta):
-        model = Sequential([recurrent_block(hp, return_sequences=True), Dense(meta["alphabet"] + 1)],
+        model = Sequential(sequential_layers(hp, Dense(meta["alphabet"] + 1), return_sequences=True),
                            seed=hp.seed, dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         return self.compile(model, hp, "sparse_categorical_crossentropy", ["accuracy"])
 

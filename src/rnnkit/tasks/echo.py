@@ -13,7 +13,7 @@ import numpy as np
 from rnnkit import Sequential
 from rnnkit.datasets import echo as echo_data
 from rnnkit.layers import Dense
-from rnnkit.tasks.base import HParams, Split, Task, TaskData, recurrent_block
+from rnnkit.tasks.base import HParams, Split, Task, TaskData, sequential_layers
 
 
 def _parse_pair(text: str) -> list[float]:
@@ -47,7 +47,7 @@ class Echo(Task):
         return TaskData(as_split(x, y), as_split(xv, yv), as_split(xt, yt), {"input_shape": [2, 1]})
 
     def build_model(self, hp: HParams, meta):
-        model = Sequential([recurrent_block(hp, return_sequences=False), Dense(1)], seed=hp.seed,
+        model = Sequential(sequential_layers(hp, Dense(1), return_sequences=False), seed=hp.seed,
                            dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         return self.compile(model, hp, "mse", ["r2"])
 

@@ -12,7 +12,7 @@ import numpy as np
 from rnnkit import Sequential
 from rnnkit.datasets import hello as hello_data
 from rnnkit.layers import Dense
-from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, recurrent_block, softmax
+from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, sequential_layers, softmax
 
 
 class Hello(Task):
@@ -35,7 +35,7 @@ class Hello(Task):
         return TaskData(split, split, split, meta)
 
     def build_model(self, hp: HParams, meta):
-        model = Sequential([recurrent_block(hp, return_sequences=True), Dense(len(meta["classes"]))],
+        model = Sequential(sequential_layers(hp, Dense(len(meta["classes"])), return_sequences=True),
                            seed=hp.seed, dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         return self.compile(model, hp, "sparse_categorical_crossentropy", ["accuracy"])
 

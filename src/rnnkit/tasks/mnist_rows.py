@@ -16,8 +16,9 @@ import numpy as np
 
 from rnnkit import Sequential
 from rnnkit.datasets import mnist
-from rnnkit.layers import Dense, Dropout
-from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, recurrent_block, softmax, stratified_split, top_k_text
+from rnnkit.layers import Dense
+from rnnkit.tasks.base import (HParams, Option, Split, Task, TaskData, sequential_layers, softmax, stratified_split,
+                               top_k_text)
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -37,7 +38,8 @@ class MnistRows(Task):
     kind = "classification"
     reference = "notes: 95.59 % (best, BiRNN 20+20, 60,000 training images)"
     monitor = "val_accuracy"
-    options = (Option("data", None, "folder with the full MNIST training files (default: the shipped 5,000)"),)
+    options = (Option("data", None, "folder with the full MNIST training files (default: the shipped 5,000)",
+                      path=True),)
 
     def defaults(self, options):
         return dict(cell="gru", hidden=128, bidirectional=True, dropout=0.3, epochs=25, batch_size=32, lr=2e-3,
@@ -53,12 +55,7 @@ class MnistRows(Task):
         return TaskData(Split(x[keep], y[keep]), Split(x[held], y[held]), Split(xt, yt), meta)
 
     def build_model(self, hp: HParams, meta):
-        layers = [Dropout(hp.input_dropout)] if hp.input_dropout else []
-        layers.append(recurrent_block(hp, return_sequences=False))
-        if hp.dropout:
-            layers.append(Dropout(hp.dropout))
-        layers.append(Dense(10))
-        model = Sequential(layers, seed=hp.seed, dtype=np.float32, input_shape=tuple(meta["input_shape"]))
+        model = Sequential(sequential_layers(hp, Dense(10), return_sequences=False), seed=hp.seed, dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         return self.compile(model, hp, "sparse_categorical_crossentropy", ["accuracy"])
 
     def encode_inputs(self, inputs, meta):

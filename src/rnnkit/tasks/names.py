@@ -16,8 +16,9 @@ import numpy as np
 
 from rnnkit import Sequential
 from rnnkit.datasets import names as names_data
-from rnnkit.layers import Dense, Dropout
-from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, recurrent_block, softmax, stratified_split, top_k_text
+from rnnkit.layers import Dense
+from rnnkit.tasks.base import (HParams, Option, Split, Task, TaskData, sequential_layers, softmax, stratified_split,
+                               top_k_text)
 
 
 class Names(Task):
@@ -61,11 +62,7 @@ class Names(Task):
         )
 
     def build_model(self, hp: HParams, meta):
-        layers = [Dropout(hp.input_dropout)] if hp.input_dropout else []
-        layers.append(recurrent_block(hp, return_sequences=False))
-        if hp.dropout:
-            layers.append(Dropout(hp.dropout))
-        layers.append(Dense(len(meta["classes"])))
+        layers = sequential_layers(hp, Dense(len(meta["classes"])), return_sequences=False)
         model = Sequential(layers, seed=hp.seed, dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         return self.compile(model, hp, "sparse_categorical_crossentropy", ["accuracy"])
 

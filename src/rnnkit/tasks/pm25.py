@@ -28,9 +28,9 @@ import numpy as np
 
 from rnnkit import Sequential
 from rnnkit.datasets import pm25 as pm
-from rnnkit.layers import Dense, Dropout
+from rnnkit.layers import Dense
 from rnnkit.metrics import accuracy, r2_score
-from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, recurrent_block, softmax, top_k_text
+from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, sequential_layers, softmax, top_k_text
 
 LEVEL_NAMES = ("<50", "50-99", "100-149", "150-199", "200-299", ">=300")
 ROLLOUT_HORIZONS = pm.HORIZONS[::-1]  # 8, 4, 2, 1 as in the notes' table
@@ -49,7 +49,7 @@ class PM25(Task):
                ("regression", "classification")),
         Option("horizon", 1, "hours ahead of the window's last hour (1 = the notes' model)", type=int),
         Option("steps", 24, "hours per input window", type=int),
-        Option("data", None, "path to another copy of the UCI CSV (default: the shipped one)"),
+        Option("data", None, "path to another copy of the UCI CSV (default: the shipped one)", path=True),
     )
 
     def parse_options(self, given=None):
@@ -80,17 +80,15 @@ class PM25(Task):
         train = Split(d.x_train[: n - n_val - gap], y_train[: n - n_val - gap])
         val = Split(d.x_train[n - n_val :], y_train[n - n_val :])
         meta = {"mode": options["mode"], "steps": options["steps"], "horizon": options["horizon"],
-                "minimum": d.minimum.tolist(), "scale": d.scale.tolist(), "input_shape": [options["steps"], 6]}
+                "minimum": d.minimum.tolist(), "scale": d.scale.tolist(), "input_shape": [options["steps"], 6],
+                "data": options["data"]}
         if options["mode"] == "classification":
             meta["classes"] = list(LEVEL_NAMES)
         return TaskData(train, val, Split(d.x_test, y_test), meta)
 
     def build_model(self, hp: HParams, meta):
-        layers = [recurrent_block(hp, return_sequences=False)]
-        if hp.dropout:
-            layers.append(Dropout(hp.dropout))
         classify = self.is_classifier(meta)
-        layers.append(Dense(pm.NUM_LEVELS if classify else 1))
+        layers = sequential_layers(hp, Dense(pm.NUM_LEVELS if classify else 1), return_sequences=False)
         model = Sequential(layers, seed=hp.seed, dtype=np.float32, input_shape=tuple(meta["input_shape"]))
         if classify:
             return self.compile(model, hp, "sparse_categorical_crossentropy", ["accuracy"])
@@ -120,7 +118,9 @@ class PM25(Task):
         return out
 
     def _test_windows(self, meta):
-        return pm.load(meta["steps"], meta["horizon"], meta["mode"], dtype=np.float32)
+        """The windows of the CSV the run was trained on (meta["data"]; runs older than that key
+        and runs of the shipped file: the shipped one), so values are de-normalised with its scale."""
+        return pm.load(meta["steps"], meta["horizon"], meta["mode"], path=meta.get("data"), dtype=np.float32)
 
     def encode_inputs(self, inputs, meta):
         d = self._test_windows(meta)

@@ -127,7 +127,7 @@ class Text(Task):
     reference = "held-out bits per character below an order-5 Kneser–Ney character n-gram on the same text"
     monitor = "val_loss"
     options = (
-        Option("corpus", "pydoc", "'pydoc' (Python's documentation) or a path to a UTF-8 text file"),
+        Option("corpus", "pydoc", "'pydoc' (Python's documentation) or a path to a UTF-8 text file", path=True),
         Option("steps", 100, "characters per training window", type=int),
         Option("order", 5, "order of the n-gram baseline", type=int),
     )
@@ -161,6 +161,8 @@ class Text(Task):
         if hp.dropout:  # on each layer's input and output at the same step (never on h_{t-1} -> h_t)
             layers[1:1] = [Dropout(hp.dropout)]
             layers[-1:-1] = [Dropout(hp.dropout)]
+        if hp.input_dropout:  # on the embedded characters, every step's input
+            layers[1:1] = [Dropout(hp.input_dropout)]
         model = Sequential(layers, seed=hp.seed, dtype=np.float32, input_shape=(None,))
         return self.compile(model, hp, "sparse_categorical_crossentropy", ["accuracy"])
 

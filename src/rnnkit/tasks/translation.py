@@ -48,6 +48,19 @@ class Seq2SeqTask(Task):
     def join_target(self, tokens) -> str:
         return "".join(tokens)
 
+    def hparams(self, options, **overrides):
+        """As Task.hparams, refusing the dropout the EncoderDecoder cannot apply: it has no input
+        dropout, and its dropout acts only between stacked layers (none with --layers 1), so a
+        run would record a rate that never touched the model."""
+        hp = super().hparams(options, **overrides)
+        if hp.input_dropout:
+            raise ValueError(f"{self.name}: --input-dropout is not supported by the encoder-decoder, "
+                             f"got {hp.input_dropout}")
+        if hp.dropout and hp.layers == 1:
+            raise ValueError(f"{self.name}: --dropout acts only between the stacked layers of the encoder and "
+                             f"decoder; give --layers 2 or more, or no --dropout (got {hp.dropout} with 1 layer)")
+        return hp
+
     # -- data ----------------------------------------------------------------------------------------
     def load(self, options, seed=0):
         if options["attention"] < 0:
