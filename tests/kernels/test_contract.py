@@ -154,3 +154,23 @@ def test_empty_batch(family, variant, dtype):
         assert_same(reference, fast, tol=0.0)
         hs, _, grads = fast
         assert hs.shape == (0, *full["d_hs"].shape[1:]) and not grads.W_h.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("family,variant", CASES, ids=IDS)
+def test_no_steps(family, variant, dtype):
+    """T = 0 is zero steps of the recurrence: the state passes through unchanged, forwards and
+    backwards, and the parameters get zero gradients, in both implementations (the reference's
+    backward once indexed step 0 for the shape of its zero upstream gradient)."""
+    full = big_inputs(family, 7, dtype)
+    no_steps = {**full, "x_proj": full["x_proj"][:, :0], "d_hs": full["d_hs"][:, :0],
+                "lengths": None}
+    for inputs in (no_steps, {**no_steps, "d_state_T": (None,) * len(full["d_state_T"])}):
+        reference, fast = run(FAMILIES[family], inputs, variant), run(fast_module(family), inputs, variant)
+        assert_same(reference, fast, tol=0.0)
+        hs, state, grads = reference
+        assert hs.shape[1] == 0 and not grads.W_h.any()
+        assert all(np.array_equal(s, s0) for s, s0 in zip(state, full["state0"], strict=True))
+        passed = inputs["d_state_T"]
+        assert all(np.array_equal(g, np.zeros_like(s0) if d is None else d)
+                   for g, d, s0 in zip(grads.state0, passed, full["state0"], strict=True))

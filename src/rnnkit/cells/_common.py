@@ -65,6 +65,7 @@ def step_masks(lengths, B: int, T: int):
     return (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, :, None]
 
 
-def upstream(d, like: np.ndarray) -> np.ndarray:
-    """An upstream gradient, or zeros when the output it belongs to was not used."""
-    return np.zeros_like(like) if d is None else d
+def upstream(d, per_step: np.ndarray) -> np.ndarray:
+    """An upstream gradient for one step's state, or zeros shaped as a step of `per_step`
+    (T, B, H) when the output it belongs to was not used (also for T = 0)."""
+    return np.zeros(per_step.shape[1:], dtype=per_step.dtype) if d is None else d

@@ -75,7 +75,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     d_x_proj = np.empty((B, T, 3 * H), dtype=dtype)
     d_W_h = np.zeros_like(W_h)
     d_b_h = np.zeros(3 * H, dtype=dtype)
-    dh = upstream(d_state_T[0], h_prev[0])
+    dh = upstream(d_state_T[0], h_prev)
     dh_steps = np.empty((B, T, H), dtype=dtype)
     for t in reversed(range(T)):
         m = None if alive is None else alive[t]

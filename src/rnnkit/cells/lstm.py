@@ -62,8 +62,8 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     T, B, H = h_prev.shape
     d_x_proj = np.empty((B, T, 4 * H), dtype=h_prev.dtype)
     d_W_h = np.zeros_like(W_h)
-    dh = upstream(d_state_T[0], h_prev[0])
-    dc = upstream(d_state_T[1], c_prev[0])
+    dh = upstream(d_state_T[0], h_prev)
+    dc = upstream(d_state_T[1], c_prev)
     dh_steps = np.empty((B, T, H), dtype=h_prev.dtype)
     dc_steps = np.empty((B, T, H), dtype=h_prev.dtype)
     for t in reversed(range(T)):

@@ -49,7 +49,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     _, dphi = activation(activation_name)
     d_x_proj = np.empty((B, T, H), dtype=y.dtype)
     d_W_h = np.zeros_like(W_h)
-    dh = upstream(d_state_T[0], h_prev[0])
+    dh = upstream(d_state_T[0], h_prev)
     dh_steps = np.empty((B, T, H), dtype=y.dtype)
     for t in reversed(range(T)):
         m = None if alive is None else alive[t]
