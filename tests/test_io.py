@@ -229,9 +229,20 @@ def test_crash_leaves_previous_file_intact(model_file, monkeypatch, crash):
 
 def test_unwritable_destination_names_the_path(tmp_path):
     (tmp_path / "not_a_dir").write_text("")
-    path = tmp_path / "not_a_dir" / "model.safetensors"
-    with pytest.raises(OSError, match=re.escape(f"cannot save model file {path}: ")):
+    path = tmp_path / "not_a_dir" / "deeper" / "model.safetensors"
+    with pytest.raises(OSError, match=re.escape(f"cannot save model file {path}: {tmp_path / 'not_a_dir'} is a file")):
         save_file(path, _tensors(), {})
+
+
+def test_odd_destinations(tmp_path):
+    longest = tmp_path / ("m" * 243 + ".safetensors")  # 255 characters, the usual limit for a name
+    save_file(longest, _tensors(), METADATA)
+    assert load_file(longest)[1] == METADATA
+    for nameless in ("", ".", tmp_path / ".."):
+        with pytest.raises(ValueError, match="the path names no file"):
+            save_file(nameless, _tensors(), {})
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        save_file(tmp_path / "big.safetensors", _tensors(), {"n": 10**5000})
 
 
 # ---------------------------------------------------------------- check_tensors

@@ -29,3 +29,14 @@ def no_grad():
         yield
     finally:
         _enabled.reset(token)
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Keep the backward caches inside the with-block, even within no_grad(): for code that runs
+    its own backward pass, as the diagnostics do, whatever its caller's mode."""
+    token = _enabled.set(True)
+    try:
+        yield
+    finally:
+        _enabled.reset(token)

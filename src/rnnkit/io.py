@@ -45,13 +45,16 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
 
     The file is first written to a temporary sibling, flushed and fsync'ed, then moved over
     `path` with `os.replace`, so a crash at any point leaves either the old file or the new
-    one, never a mix. Missing parent directories are created. JSON turns tuples into lists and
-    non-string keys into strings; `load_file` returns what JSON gives back.
+    one, never a mix (a symbolic link at `path` is replaced by the file; its target is left as
+    it was). Missing parent directories are created. JSON turns tuples into lists and non-string
+    keys into strings; `load_file` returns what JSON gives back.
 
     Raises TypeError if `metadata` is not JSON-serialisable, ValueError for a dtype safetensors
     cannot store, and OSError (naming `path`) if the destination cannot be written.
     """
     path = Path(path)
+    if not path.name or path.name == "..":
+        raise ValueError(f"cannot save a model file to {os.fspath(path)!r}: the path names no file")
     arrays = {name: _canonical(np.asarray(array)) for name, array in tensors.items()}
     try:
         record = {
@@ -59,7 +62,7 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
             "rnnkit_version": __version__,
             "metadata": json.loads(json.dumps(dict(metadata))),
         }
-    except TypeError as error:
+    except (TypeError, ValueError) as error:  # ValueError: e.g. an int past Python's digit limit
         raise TypeError(f"model metadata is not JSON-serialisable: {error}") from None
     record["sha256"] = _checksum(record, arrays)
     try:
@@ -67,7 +70,8 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
     except safetensors.SafetensorError as error:
         raise ValueError(f"cannot save tensors to {path}: {error}") from None
 
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # the name cut so that a file name at the system's limit (255) still leaves room for the suffix
+    tmp = path.with_name(f".{path.name[:200]}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as file:  # "x": never clobber; plain open (not mkstemp) honours the umask
@@ -79,11 +83,22 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
         with contextlib.suppress(OSError):  # a failed clean-up must not mask the real error
             tmp.unlink()
         if isinstance(error, OSError):
-            message = f"cannot save model file {path}: {error.strerror or error}"
+            blocking = _file_in_the_way(path.parent)
+            reason = f"{blocking} is a file, not a folder" if blocking else error.strerror or error
+            message = f"cannot save model file {path}: {reason}"
             # OSError(errno, ...) picks the matching subclass, e.g. PermissionError.
             raise (OSError(error.errno, message) if error.errno else OSError(message)) from error
         raise
     _fsync_directory(path.parent)
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The first of `folder` and its parents that exists but is not a directory (mkdir's
+    "File exists" would not say which), or None."""
+    for candidate in reversed((folder, *folder.parents)):
+        if candidate.exists() and not candidate.is_dir():
+            return candidate
+    return None
 
 
 def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

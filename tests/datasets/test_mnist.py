@@ -80,6 +80,11 @@ def test_load_idx_errors(small_files, tmp_path):
     bad.write_bytes(gzip.compress(_idx(2051, images))[:-30])
     with pytest.raises(ValueError, match="gzip"):
         mnist.load_idx(bad, paths["labels"])
+    damaged = bytearray(gzip.compress(_idx(2051, images)))
+    damaged[len(damaged) // 2] ^= 0xFF  # inside the deflate stream: zlib's own error
+    bad.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="damaged gzip data"):
+        mnist.load_idx(bad, paths["labels"])
     bad.write_bytes(b"\x00\x00")
     with pytest.raises(ValueError, match="too short"):
         mnist.load_idx(bad, paths["labels"])

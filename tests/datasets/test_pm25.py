@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from rnnkit.datasets import pm25
+from rnnkit.datasets._files import read_text
 
 T = 24
 
@@ -118,6 +119,21 @@ def test_notes_rollout_feeds_predictions_back(data):
     got = pm25.notes_rollout(persistence, data.x_test[:80], 8).reshape(10, 8)
     np.testing.assert_array_equal(got, np.repeat(data.x_test[:80:8, -1, 0][:, None], 8, axis=1))
     np.testing.assert_array_equal(pm25.notes_rollout(persistence, data.x_test[:5], 1), data.x_test[:5, -1, 0])
+
+
+def test_damaged_csv_files_say_where(tmp_path):
+    lines = read_text("pm25", "PM25_data.csv").splitlines()
+    header, rows = lines[0], lines[100:110]  # rows with pm2.5 values
+    fields = rows[2].split(",")
+    fields[header.split(",").index("DEWP")] = "minus"
+    cases = {"": "the file is empty",
+             "\n".join([header, *rows[:4], rows[4][:20], *rows[5:]]): "data row 5 has",
+             "\n".join([header, *rows[:2], ",".join(fields), *rows[3:]]): "data row 3, column DEWP: 'minus'"}
+    for k, (text, message) in enumerate(cases.items()):
+        path = tmp_path / f"{k}.csv"
+        path.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            pm25.read_table(path)
 
 
 def test_errors():

@@ -136,3 +136,35 @@ def test_loss_at_last_step_equals_the_many_to_one_model():
     assert np.allclose(6 * flow.states[0].norms["h"], twin.states[0].norms["h"], rtol=1e-10)
     assert "term at every step" in gradient_flow(per_step, x, y, loss="mse").summary()
     assert "term at every step" not in flow.summary()
+
+
+def test_a_gradient_that_is_zero_everywhere_is_zero_not_exploding():
+    # targets equal to the model's own outputs: the loss is at its minimum, every gradient is 0
+    x = np.random.default_rng(0).normal(size=(3, 5, 2))
+    model = rnnkit.Sequential([LSTM(4), Dense(1)], seed=0, dtype=np.float64, input_shape=(None, 2))
+    with rnnkit.backend("reference"):  # the cells gradient_flow measures on
+        y = model.predict(x)
+    flow = gradient_flow(model, x, y, loss="mse")
+    assert set(flow.verdicts().values()) == {"zero"}
+    assert not flow.exploding_found and not flow.vanishing_found
+    assert "no gradient flows" in flow.summary() and "EXPLODING" not in flow.summary()
+
+
+def test_diagnostics_run_their_own_backward_inside_no_grad():
+    x, y = adding_batch(6)
+    model = rnnkit.Sequential([LSTM(4), Dense(1)], seed=0, input_shape=(None, 2))
+    outside = (gate_statistics(model, x)[0].mean["f"], gradient_flow(model, x, y, loss="mse").ratio())
+    with rnnkit.no_grad():
+        inside = (gate_statistics(model, x)[0].mean["f"], gradient_flow(model, x, y, loss="mse").ratio())
+        assert rnnkit.gradcheck(model, x, y, loss="mse").ok
+    assert np.array_equal(inside[0], outside[0]) and inside[1] == outside[1]
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.5, 0.7, -1.0])
+def test_gate_margin_is_checked_by_both_entry_points(margin):
+    x, y = adding_batch(6)
+    model = rnnkit.Sequential([LSTM(4), Dense(1)], seed=0, input_shape=(None, 2))
+    for call in (lambda: gate_statistics(model, x, margin=margin),
+                 lambda: gradient_flow(model, x, y, loss="mse", margin=margin)):
+        with pytest.raises(ValueError, match=r"margin must lie in \(0, 0.5\)"):
+            call()

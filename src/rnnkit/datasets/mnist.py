@@ -13,6 +13,7 @@ as int64 (N,).
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def read_idx(data: bytes, expected_magic: int, what: str = "idx file") -> np.nda
     if data[:2] == _GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise ValueError(f"{what}: damaged gzip data ({e})") from None
     if len(data) < 4:
         raise ValueError(f"{what}: {len(data)} bytes is too short for an idx header")

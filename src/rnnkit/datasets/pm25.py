@@ -77,6 +77,14 @@ def pollution_level(values: np.ndarray) -> np.ndarray:
     return np.searchsorted(LEVEL_EDGES, np.asarray(values, dtype=np.float64), side="right").astype(np.int64)
 
 
+def _is_number(text: str, dtype) -> bool:
+    try:
+        np.array([text], dtype=dtype)
+    except ValueError:
+        return False
+    return True
+
+
 def read_table(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Steps 1-4 of the module docstring on the raw UCI CSV (the shipped one when path is None).
 
@@ -85,22 +93,38 @@ def read_table(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """
     text = Path(path).read_text(encoding="utf-8") if path is not None else read_text("pm25", "PM25_data.csv")
     rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValueError("not the UCI Beijing PM2.5 CSV: the file is empty")
     header, rows = rows[0], [r for r in rows[1:] if r]
     col = {name: k for k, name in enumerate(header)}
     missing = {"year", "pm2.5", "DEWP", "TEMP", "PRES", "cbwd", "Iws"} - col.keys()
     if missing:
         raise ValueError(f"not the UCI Beijing PM2.5 CSV: columns {sorted(missing)} missing from header {header}")
+    short = next((k for k, r in enumerate(rows) if len(r) < len(header)), None)
+    if short is not None:
+        raise ValueError(f"damaged PM2.5 CSV: data row {short + 1} has {len(rows[short])} fields, the header "
+                         f"{len(header)}")
 
     def column(name: str) -> list[str]:
         return [r[col[name]] for r in rows]
 
-    years = np.array(column("year"), dtype=np.int64)
-    pm = np.array([np.nan if v == "NA" else float(v) for v in column("pm2.5")])
+    def numbers(name: str, dtype=np.float64, na_is_nan: bool = False) -> np.ndarray:
+        """The column as numbers; with na_is_nan, NA (a missing value) is NaN, filled in step 2."""
+        values = ["nan" if na_is_nan and v == "NA" else v for v in column(name)]
+        try:
+            return np.array(values, dtype=dtype)
+        except ValueError:
+            k = next(k for k, v in enumerate(values) if not _is_number(v, dtype))
+            raise ValueError(f"damaged PM2.5 CSV: data row {k + 1}, column {name}: {values[k]!r} is not a "
+                             "number") from None
+
+    years = numbers("year", np.int64)
+    pm = numbers("pm2.5", na_is_nan=True)
     try:
         wind_dir = np.array([WIND_CODES[v] for v in column("cbwd")])
     except KeyError as e:
         raise ValueError(f"unknown wind direction {e.args[0]!r}; expected one of {sorted(WIND_CODES)}") from None
-    accumulated = np.array(column("Iws"), dtype=np.float64)
+    accumulated = numbers("Iws")
 
     # Step 2: linear fill between the neighbours of each NA run, with a virtual 0 before row 0.
     known = np.flatnonzero(~np.isnan(pm))
@@ -115,7 +139,7 @@ def read_table(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     prev_acc = np.r_[0.0, accumulated[:-1]]
     speed = np.where(wind_dir == prev_dir, accumulated - prev_acc, accumulated)
 
-    weather = np.array([column("DEWP"), column("TEMP"), column("PRES")], dtype=np.float64).T
+    weather = np.stack([numbers("DEWP"), numbers("TEMP"), numbers("PRES")], axis=1)
     table = np.column_stack([pm, weather, wind_dir, speed])
     return table, years
 

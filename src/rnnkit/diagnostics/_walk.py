@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit import kernels, losses
+from rnnkit.grad_mode import enable_grad
 from rnnkit.layers import Bidirectional, Gradients, Recurrent, Stack, reverse_within_lengths
 
 
@@ -107,7 +108,7 @@ def run(model, x, y=None, lengths=None, loss=None, last_step_only: bool = False)
     ensure_built(model, x)
     loss_fn = None if y is None else loss_function(model, loss)
     # An exploding backward pass may overflow: that is a finding (reported as non-finite), not an error.
-    with kernels.backend("reference"), np.errstate(over="ignore", invalid="ignore"):
+    with kernels.backend("reference"), enable_grad(), np.errstate(over="ignore", invalid="ignore"):
         out, out_lengths, caches = model.forward(x, lengths=lengths, training=False, rng=None)
         value, layer_grads, grads = float("nan"), [None] * len(model.layers), {}
         if loss_fn is not None:

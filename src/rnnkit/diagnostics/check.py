@@ -23,6 +23,7 @@ import numpy as np
 
 from rnnkit import kernels
 from rnnkit.diagnostics import _walk
+from rnnkit.grad_mode import enable_grad
 from rnnkit.gradcheck import central_differences, relative_error  # also loads that module before rnnkit.gradcheck names this function
 
 
@@ -124,7 +125,7 @@ def gradcheck(model, x, y, lengths=None, *, loss=None, eps: float = 1e-5, tolera
         out, out_lengths, _ = twin.forward(x, lengths=lengths, training=False, rng=None)
         return loss_fn(out, y, out_lengths)[0]
 
-    with kernels.backend(backend):
+    with kernels.backend(backend), enable_grad():
         out, out_lengths, cache = twin.forward(x, lengths=lengths, training=False, rng=None)
         loss_value, dy = loss_fn(out, y, out_lengths)
         if not np.isfinite(loss_value):

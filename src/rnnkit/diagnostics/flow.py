@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnkit.diagnostics import _walk
-from rnnkit.diagnostics.gates import GateStats, unit_gate_stats
+from rnnkit.diagnostics.gates import GateStats, check_margin, unit_gate_stats
 
 VANISHING = 1e-3  # first/last ratio below this: "vanishing"
 EXPLODING = 1e3  # above this: "exploding"
@@ -54,11 +54,14 @@ class StateFlow:
         return first / last
 
     def verdict(self, state: str = "h", vanishing: float = VANISHING, exploding: float = EXPLODING) -> str:
-        """'vanishing', 'exploding', 'stable' or 'non-finite'."""
+        """'vanishing', 'exploding', 'stable', 'zero' (none at the first and last read steps) or
+        'non-finite'."""
         values = self.norms[state]
-        r = self.ratio(state)
-        if not np.all(np.isfinite(values)) or math.isnan(r):
+        if not np.all(np.isfinite(values)):
             return "non-finite"
+        r = self.ratio(state)
+        if math.isnan(r):  # finite norms: 0 at both ends
+            return "zero"
         if r < vanishing:
             return "vanishing"
         if r > exploding:
@@ -73,6 +76,9 @@ class StateFlow:
         head = f"{self.label} ({self.cell}, {self.direction}) ‖∂L/∂{state}‖"
         if verdict == "non-finite":
             return f"{head}: not finite — the backward pass overflowed: exploding"
+        if verdict == "zero":
+            return (f"{head}: zero at {first_t} and at {last_t} — no gradient flows (dead units, saturated "
+                    "outputs, or a loss already at its minimum)")
         return (f"{head}: the gradient at {first_t} is {self.ratio(state):.1e} of the gradient at "
                 f"{last_t} (T = {T}; {self.last[state]:.1e} → {self.first[state]:.1e}): {verdict}")
 
@@ -93,7 +99,7 @@ class GradientFlow:
     per_step_loss: bool = False  # the differentiated loss has a term at every step
 
     def verdicts(self) -> dict[str, str]:
-        """'label:state' -> 'vanishing' | 'exploding' | 'stable' | 'non-finite'."""
+        """'label:state' -> 'vanishing' | 'exploding' | 'stable' | 'zero' | 'non-finite'."""
         return {f"{s.label}:{k}": s.verdict(k, self.vanishing, self.exploding) for s in self.states for k in s.norms}
 
     @property
@@ -161,6 +167,7 @@ def gradient_flow(model, x, y, lengths=None, *, loss=None, loss_at: str = "all",
     """
     if loss_at not in ("all", "last"):
         raise ValueError(f"loss_at must be 'all' or 'last', got {loss_at!r}")
+    check_margin(margin)
     loss = _walk.loss_function(model, loss)
     _walk.ensure_built(model, x)
     measured = model

@@ -84,9 +84,13 @@ def unit_gate_stats(unit: _walk.Unit, margin: float = 0.1) -> GateStats:
     return GateStats(unit.label, unit.cell, unit.direction, mean, saturation, margin)
 
 
-def gate_statistics(model, x, lengths=None, *, margin: float = 0.1) -> list[GateStats]:
-    """Gate statistics of every recurrent layer and direction of a Sequential model on batch x."""
+def check_margin(margin: float) -> None:
     if not 0.0 < margin < 0.5:
         raise ValueError(f"margin must lie in (0, 0.5), got {margin!r}")
+
+
+def gate_statistics(model, x, lengths=None, *, margin: float = 0.1) -> list[GateStats]:
+    """Gate statistics of every recurrent layer and direction of a Sequential model on batch x."""
+    check_margin(margin)
     result = _walk.run(model, x, None, lengths)
     return [unit_gate_stats(unit, margin) for unit in result.units]

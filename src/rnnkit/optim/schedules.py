@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import numbers
+from collections.abc import Iterable
 
 __all__ = ["ExponentialDecay", "Piecewise", "Schedule", "StepDecay", "from_config"]
 
@@ -29,9 +30,10 @@ def _positive_float(name: str, value, *, allow_zero: bool = False) -> float:
 
 
 def _increasing_ints(name: str, values) -> list[int]:
+    values = list(values) if isinstance(values, Iterable) else values  # a generator is read once
     try:
         out = [int(v) for v in values]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         out = None
     if (
         not out
