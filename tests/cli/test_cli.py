@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+
 from rnnkit import tasks
 from tests.cli.cli_helpers import assert_one_line_error, invoke
 
