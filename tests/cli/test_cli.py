@@ -29,6 +29,11 @@ def test_tasks_lists_every_task_with_its_pattern():
     for task in tasks.TASKS.values():
         assert re.search(rf"^{re.escape(task.name)}\s+{re.escape(task.pattern)}", result.stdout, re.M)
     assert "--subset aiedu10|all18" in result.stdout
+    # every option is shown as train takes it: a flag of its own, or -o KEY=VALUE
+    train_help = invoke("train", "--help").stdout
+    flags = re.findall(r"--([a-z][a-z-]*) \S+", "".join(re.findall(r"options:\s+(.*)", result.stdout)))
+    assert flags and all(f"--{flag}" in train_help for flag in flags), flags
+    assert "-o split-seed=0" in result.stdout
 
 
 def test_train_writes_every_artifact_and_prints_test_accuracy(names_run):

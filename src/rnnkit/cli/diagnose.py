@@ -171,7 +171,8 @@ def gradcheck_command(
     length: Optional[int] = typer.Option(None, "--length", "-T", min=2, help="adding / copy: time steps T"),
     batch: int = typer.Option(4, "--batch", "-b", min=1, help="examples in the checked batch"),
     entries: int = typer.Option(20, min=1, help="entries checked per parameter (chosen at random)"),
-    tolerance: float = typer.Option(1e-5, help="largest relative error that passes"),
+    tolerance: float = typer.Option(1e-5, help="largest relative error that passes (so does an absolute "
+                                                 "error <= 1e-9: a gradient that is zero up to round-off)"),
     backend: BackendName = typer.Option(BackendName.auto, help="cell implementation to check"),
     seed: int = typer.Option(0, min=0, help="seed of the data, the weights and the checked entries"),
     option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="task option KEY=VALUE"),

@@ -79,13 +79,20 @@ def _headline(task, metrics: dict) -> str:
     return f"test loss: {metrics.get('loss', float('nan')):.4f}"
 
 
+# task options that `rnnkit train` has a flag of their own for; every other one is `-o KEY=VALUE`
+TASK_FLAGS = ("subset", "horizon", "mode", "steps", "data")
+
+
+def _task_option_text(option) -> str:
+    value = "|".join(map(str, option.choices)) if option.choices else option.default
+    name = option.name.replace("_", "-")
+    return f"--{name} {value}" if option.name in TASK_FLAGS else f"-o {name}={value}"
+
+
 def _task_list() -> list[str]:
     lines = []
     for task in task_registry.TASKS.values():
-        opts = ", ".join(
-            f"--{o.name.replace('_', '-')} {'|'.join(map(str, o.choices)) if o.choices else o.default}"
-            for o in task.options
-        )
+        opts = ", ".join(_task_option_text(o) for o in task.options)
         lines.append(f"{task.name:<20}{task.pattern}")
         for label, text in (("data", task.data), ("size", task.size), ("options", opts), ("reference", task.reference)):
             if text:
@@ -149,7 +156,7 @@ def train(
     subset: Optional[str] = typer.Option(None, help="names: aiedu10 or all18"),
     horizon: Optional[int] = typer.Option(None, help="pm25: hours ahead"),
     mode: Optional[str] = typer.Option(None, help="pm25: regression or classification"),
-    steps: Optional[int] = typer.Option(None, help="pm25: hours per input window"),
+    steps: Optional[int] = typer.Option(None, help="pm25: hours per input window; text: characters per window"),
     data: Optional[str] = typer.Option(None, help="pm25: CSV path; mnist-rows: folder with the full MNIST files"),
     option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="other task option KEY=VALUE"),
     verbose: int = typer.Option(1, "--verbose", "-v", min=0, max=2,

@@ -2,8 +2,8 @@
 
     report = rnnkit.gradcheck(model, x, y)        # raises GradcheckError if any parameter fails
     print(report.summary())
-    # parameter            shape      checked  rel. error  status
-    # lstm.W_x             (2, 128)       256   3.1e-10    ok
+    # parameter            shape      checked  rel. error  abs. error  status
+    # lstm.W_x             (2, 128)       256     3.1e-10     2.4e-12  ok
     # ...
 
 The check runs on a float64 copy of the model (the model itself is left untouched), so round-off
@@ -64,13 +64,15 @@ class GradcheckReport:
 
     def summary(self) -> str:
         width = max([len("parameter"), *(len(c.name) for c in self.checks)])
-        lines = [f"{'parameter':<{width}}  {'shape':<12} {'checked':>7}  {'rel. error':>10}  status"]
+        lines = [f"{'parameter':<{width}}  {'shape':<12} {'checked':>7}  {'rel. error':>10}  {'abs. error':>10}  status"]
         for c in self.checks:
             status = "ok" if c.ok else "FAIL"
-            lines.append(f"{c.name:<{width}}  {str(c.shape):<12} {c.checked:>7}  {c.error:>10.1e}  {status}")
+            lines.append(f"{c.name:<{width}}  {str(c.shape):<12} {c.checked:>7}  {c.error:>10.1e}  "
+                         f"{c.abs_error:>10.1e}  {status}")
         verdict = "passed" if self.ok else f"FAILED for {len(self.failed)} of {len(self.checks)} parameters"
-        lines.append(f"gradient check {verdict} (float64, central differences eps={self.eps:g}, "
-                     f"tolerance {self.tolerance:g}, backend {self.backend}; loss {self.loss:.6g})")
+        lines.append(f"gradient check {verdict} (float64, central differences eps={self.eps:g}; a parameter "
+                     f"passes with relative error <= {self.tolerance:g} or absolute error <= {self.atol:g}; "
+                     f"backend {self.backend}; loss {self.loss:.6g})")
         return "\n".join(lines)
 
     def failure_message(self) -> str:

@@ -1,6 +1,7 @@
 """Layers: parameters plus pure forward/backward pairs (see rnnkit.layers.base)."""
 
 from rnnkit.layers.activation import Activation
+from rnnkit.layers.attention import AdditiveAttention
 from rnnkit.layers.base import Gradients, Layer, reverse_within_lengths
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.cell_spec import CellSpec
@@ -12,7 +13,7 @@ from rnnkit.layers.registry import deserialize, serialize
 from rnnkit.layers.stack import Stack, stacked
 
 __all__ = [
-    "GRU", "LSTM", "Activation", "Bidirectional", "CellSpec", "Dense", "Dropout", "Embedding",
+    "GRU", "LSTM", "Activation", "AdditiveAttention", "Bidirectional", "CellSpec", "Dense", "Dropout", "Embedding",
     "Gradients", "Layer", "Recurrent", "SimpleRNN", "Stack", "deserialize", "reverse_within_lengths",
     "serialize", "stacked",
 ]

@@ -2,6 +2,7 @@
 
 from rnnkit.models.base import Model
 from rnnkit.models.files import load
+from rnnkit.models.seq2seq import EncoderDecoder
 from rnnkit.models.sequential import Sequential
 
-__all__ = ["Model", "Sequential", "load"]
+__all__ = ["EncoderDecoder", "Model", "Sequential", "load"]

@@ -6,7 +6,7 @@ number in [0, 1] and a marker; exactly two steps are marked, one in the first ha
 sequence and one in the second. The target is the sum of the two marked numbers. The first
 marked number lies at least T/2 steps before the output, so the gradient must reach back that far.
 
-    x (N, T, 2) float32,  y (N, 1) float32,  T = --length (option `length`)
+    x (N, T, 2) float32,  y (N, 1) float32,  T = `-o length=T`
 
 Model: recurrent block -> Dense(1) on the last step, mean squared error. Predicting 1 always
 gives MSE 1/6 ≈ 0.167 (the variance of the sum); "accuracy" is the share of sequences whose
@@ -51,7 +51,7 @@ class Adding(Task):
     name = "adding"
     pattern = "many-to-one regression, long dependency (vanishing gradients)"
     data = "generated: T numbers in [0, 1], two of them marked; target = their sum"
-    size = "--samples train / 1,000 val / 1,000 test; T = --length, F = 2"
+    size = "-o samples train / 1,000 val / 1,000 test; T = -o length, F = 2"
     kind = "regression"
     reference = "always predicting 1: MSE 0.167, accuracy (|error| < 0.04) 7.8 %; solved: MSE < 0.01"
     monitor = "val_loss"

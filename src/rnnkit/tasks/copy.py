@@ -8,7 +8,7 @@ A + 2 input channels (A symbols, blank, go):
     target  blank × (T + K)                    s_1 … s_K
 
     x (N, T + 2K, A + 2) float32,  y (N, T + 2K) int labels in 0..A (A = blank)
-    T = --length (option `length`), K = `symbols`, A = `alphabet`
+    T = `-o length=T`, K = `symbols`, A = `alphabet`
 
 Model: recurrent block -> Dense(A + 1) at every step, softmax cross-entropy over all steps. A
 model without memory writes blanks and guesses the symbols: cross-entropy K·ln(A) / (T + 2K),
@@ -43,7 +43,7 @@ class Copy(Task):
     name = "copy"
     pattern = "many-to-many classification, recall after a long gap"
     data = "generated: K random symbols, a gap of T steps, then recall"
-    size = "--samples train / 1,000 val / 1,000 test; T + 2K steps, A + 2 one-hot inputs"
+    size = "-o samples train / 1,000 val / 1,000 test; T + 2K steps, A + 2 one-hot inputs"
     kind = "classification"
     reference = "no memory: accuracy 1/A (12.5 % with A = 8), loss K·ln(A)/(T + 2K); solved: 100 %"
     monitor = "val_loss"

@@ -1,6 +1,6 @@
 """Character prediction "hell" -> "ello" (notes seed 002): many-to-many, one class per step.
 
-Data: one word (``--word``, default "hello"); the input is the word without its last character,
+Data: one word (``-o word=...``, default "hello"); the input is the word without its last character,
 the target the word without its first (``rnnkit.datasets.hello``). Train = validation = test:
 the task is to memorise the one pair. Model: SimpleRNN -> Dense(V) per step, softmax.
 """

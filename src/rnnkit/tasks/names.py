@@ -3,7 +3,7 @@
 Data: ``rnnkit.datasets.names`` — the 10 languages and 4,400 names the notes used (``aiedu10``,
 the default) or the 18 languages of the PyTorch tutorial (``all18``). Names are deduplicated
 before the split, so no test name is a training name. The held-out test set (20 % of each
-language, fixed by ``--split-seed``) is never trained on; 10 % of the remaining names, stratified
+language, fixed by ``-o split-seed=N``) is never trained on; 10 % of the remaining names, stratified
 by language, are the validation set that picks the best checkpoint.
 
 Model: one-hot characters (V = 29) -> input dropout (a character-noise regulariser) -> GRU

@@ -8,7 +8,7 @@ train / validation / test, so no held-out number is ever seen in training. Sourc
 characters; targets are word tokens, "-" one of them (V = 36 with padding, BOS and EOS).
 
 Model: the encoder–decoder of rnnkit.models.seq2seq (bidirectional GRU encoder, GRU decoder,
-additive attention with ``--attention`` units; ``-o attention=0`` for none). Held-out score:
+additive attention with ``-o attention=N`` units; ``-o attention=0`` for none). Held-out score:
 exact match of greedy decoding (``accuracy``). ``rnnkit translate RUN 1234`` decodes.
 """
 

@@ -6,7 +6,7 @@ copying with the notice kept), read at load time so nothing is downloaded. Its t
 each other heavily (whole sections appear under several keys), so the corpus keeps each
 paragraph longer than 30 characters once, then is cut into blocks of about 4,000 characters
 of whole paragraphs: every 10th block (from the 1st) is validation, every 10th from the 6th is
-the held-out test text, the rest is training text. ``--corpus PATH`` takes any UTF-8 text file
+the held-out test text, the rest is training text. ``-o corpus=PATH`` takes any UTF-8 text file
 instead. The vocabulary is the training text's characters plus one id for characters never
 seen in training.
 
@@ -16,7 +16,7 @@ of every recurrent layer, never on the recurrent path), trained on windows of
 
 Held-out score: bits per character of the whole test text read as a stream (the state carried
 from character to character, 16 streams side by side, so each character is predicted from all
-the text before it in its stream), against an order-``--order`` character n-gram model with
+the text before it in its stream), against an order-``-o order=N`` character n-gram model with
 interpolated modified Kneser–Ney smoothing fitted on the same training text (rnnkit.ngram).
 ``rnnkit generate RUN --prefix ... --length ... --temperature ...`` prints a sample.
 """
@@ -121,7 +121,7 @@ def stream_bits_per_char(model, ids: np.ndarray, streams: int = 16) -> float:
 class Text(Task):
     name = "text"
     pattern = "character-level language model; one-to-many generation"
-    data = "Python's own documentation text (pydoc_data/topics.py, PSF License), or --corpus FILE"
+    data = "Python's own documentation text (pydoc_data/topics.py, PSF License), or -o corpus=FILE"
     size = "pydoc (3.11): 379k unique characters -> 305k train / 37k val / 37k test; V = 104"
     kind = "density"
     reference = "held-out bits per character below an order-5 Kneser–Ney character n-gram on the same text"
