@@ -177,6 +177,7 @@ def train(
     if no_clip:
         hp = hp.replace(clipnorm=None, clipvalue=None)
     folder = out if out is not None else runs.default_folder(the_task.name)  # created by train_run
+    runs.refuse_a_run(folder)  # before the headline, which would announce a run that never starts
     console = _console()
     say = (lambda text: console.print(text)) if verbose else (lambda text: None)
     shown = _metrics_line({k: v for k, v in options.items() if v is not None})
