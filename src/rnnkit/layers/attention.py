@@ -36,8 +36,7 @@ class AdditiveAttention(Layer):
 
     def __init__(self, units: int, **base):
         super().__init__(**base)
-        checks.integer("units", units)
-        self.units = int(units)
+        self.units = checks.integer("units", units)
 
     def make_params(self, input_shape, rng):
         """input_shape = (Q, K): the query and key widths."""

@@ -14,7 +14,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False, **base):
         super().__init__(**base)
-        self.input_dim, self.output_dim = checks.integer("input_dim", input_dim), checks.integer("output_dim", output_dim)
+        self.input_dim = checks.integer("input_dim", input_dim)
+        self.output_dim = checks.integer("output_dim", output_dim)
         self.mask_zero = mask_zero
 
     def make_params(self, input_shape, rng):
