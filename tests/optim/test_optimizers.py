@@ -60,9 +60,12 @@ def run_torch(torch, torch_name, options, params, grad_steps, lrs=None):
 
 
 def assert_close(mine, theirs, atol=1e-12):
+    """Within atol, relative to the size of the weights where they grow past 1 (SGD on gradients
+    of 1e3 takes them there, and rounding with them)."""
     for k in theirs:
         diff = np.max(np.abs(mine[k] - theirs[k]), initial=0.0)
-        assert diff <= atol, f"{k}: max |mine - theirs| = {diff:.3g}\nmine\n{mine[k]}\ntheirs\n{theirs[k]}"
+        scale = max(1.0, np.max(np.abs(theirs[k]), initial=0.0))
+        assert diff <= atol * scale, f"{k}: max |mine - theirs| = {diff:.3g}\nmine\n{mine[k]}\ntheirs\n{theirs[k]}"
 
 
 @pytest.mark.torch
@@ -72,30 +75,44 @@ def test_matches_torch(name, torch_name, options):
     torch = pytest.importorskip("torch", reason="torch.optim is the reference")
     rng = np.random.default_rng(0)
     params = make_params(rng)
-    grad_steps = make_grads(rng, params)
-    # One parameter misses a gradient at step 3: torch skips it and its step count stays behind.
+    # 30 steps, gradients from 1e-3 to 1e3 in size: the moving averages forget their start, eps
+    # matters on some steps and not others, and amsgrad's running max is overtaken and not.
+    steps = 30
+    grad_steps = [{k: g * 10.0 ** rng.uniform(-3, 3) for k, g in grads.items()}
+                  for grads in make_grads(rng, params, steps)]
+    # Two parameters miss a gradient once: torch skips them and their step counts stay behind.
     del grad_steps[2]["0.b_h"]
+    del grad_steps[17]["0.W_x"]
     expected = run_torch(torch, torch_name, options, params, grad_steps)
     mine = {k: p.copy() for k, p in params.items()}
     opt = optim.get(name, **options)
     for grads in grad_steps:
         opt.step(mine, grads)
     assert_close(mine, expected)
-    assert opt.iterations == STEPS and int(opt.state["0.b_h"]["step"]) == STEPS - 1
+    assert opt.iterations == steps and int(opt.state["0.b_h"]["step"]) == steps - 1
+
+
+# The rate enters each rule in its own place (AdamW's decoupled decay p·(1 − lr·λ), RMSprop's
+# momentum buffer kept without lr, Nesterov's look-ahead), so a changing rate is checked for each.
+SCHEDULED = [("sgd", "SGD", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+             ("rmsprop", "RMSprop", {"momentum": 0.5, "centered": True, "weight_decay": 0.1}),
+             ("adam", "Adam", {"weight_decay": 0.1, "amsgrad": True}),
+             ("adamw", "AdamW", {"weight_decay": 0.5})]
 
 
 @pytest.mark.torch
-def test_schedule_matches_torch_with_lr_set_per_epoch():
+@pytest.mark.parametrize("name, torch_name, options", SCHEDULED, ids=[n for n, _, _ in SCHEDULED])
+def test_schedule_matches_torch_with_lr_set_per_epoch(name, torch_name, options):
     torch = pytest.importorskip("torch", reason="torch.optim is the reference")
     rng = np.random.default_rng(1)
     params = make_params(rng)
     grad_steps = make_grads(rng, params)
     sched = schedules.StepDecay(0.05, drop_every=2, factor=0.5)
     epochs = [0, 0, 1, 2, 2, 5]
-    expected = run_torch(torch, "Adam", {"lr": 0.05}, params, grad_steps,
+    expected = run_torch(torch, torch_name, {"lr": 0.05, **options}, params, grad_steps,
                          lrs=[sched(e) for e in epochs])
     mine = {k: p.copy() for k, p in params.items()}
-    opt = optim.Adam(lr=sched)
+    opt = optim.get(name, lr=sched, **options)
     for epoch, grads in zip(epochs, grad_steps):
         opt.set_epoch(epoch)
         opt.step(mine, grads)
@@ -292,3 +309,32 @@ def test_ema_state_round_trips_and_is_checked():
         optim.SGD(ema=1.0)
     with pytest.raises(ValueError, match=r"averaged_weights\(\) needs an optimizer created with ema"):
         optim.SGD().averaged_weights(params)
+
+
+@pytest.mark.torch
+def test_ema_against_torch_averaged_model():
+    """torch's EMA (AveragedModel + get_ema_multi_avg_fn, like Keras' use_ema) starts at the first
+    iterate, a_t = β^(t−1) p₁ + Σ_{i≥2} (1 − β) β^(t−i) p_i; ours is bias-corrected from zero
+    (optim/base.py). They differ by exactly the start: ours = (a_t − βᵗ p₁) / (1 − βᵗ)."""
+    torch = pytest.importorskip("torch", reason="torch.optim.swa_utils is the reference")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    beta, rng = 0.9, np.random.default_rng(4)
+    params = make_params(rng)
+    grad_steps = make_grads(rng, params, 30)
+    tensors = torch.nn.ParameterList([torch.nn.Parameter(torch.tensor(params[k].copy())) for k in KEYS])
+    averaged = AveragedModel(tensors, multi_avg_fn=get_ema_multi_avg_fn(beta))
+    torch_opt = torch.optim.Adam(tensors, lr=0.01, foreach=False)
+    mine, opt = {k: p.copy() for k, p in params.items()}, optim.Adam(lr=0.01, ema=beta)
+    for t, grads in enumerate(grad_steps, start=1):
+        for k, p in zip(KEYS, tensors):
+            p.grad = torch.tensor(grads[k])
+        torch_opt.step()
+        averaged.update_parameters(tensors)
+        opt.step(mine, grads)
+        if t == 1:
+            first = {k: p.detach().numpy().copy() for k, p in zip(KEYS, tensors)}
+        ours = opt.averaged_weights(mine)
+        for k, a in zip(KEYS, averaged.module):
+            expected = (a.detach().numpy() - beta**t * first[k]) / (1 - beta**t)
+            np.testing.assert_allclose(ours[k], expected, rtol=0, atol=1e-12, err_msg=f"{k} at step {t}")

@@ -21,11 +21,15 @@ What the base keeps:
 ``config()`` holds the hyperparameters as JSON. ``from_config(config())`` followed by
 ``load_state_dict(state_dict())`` continues a run bit for bit.
 
-Weight averaging (``ema``, as Keras's ``use_ema`` / ``ema_momentum``): with ``ema=β`` every
+Weight averaging (``ema``, the counterpart of Keras's ``use_ema`` / ``ema_momentum``): with ``ema=β`` every
 update also advances ``a ← β a + (1 − β) p`` (slot ``"average"``, from zeros), and
 ``averaged_weights(params)`` returns the bias-corrected average ``a / (1 − βᵗ)`` (t: the
 parameter's step count), an exponentially weighted mean of the iterates after each update
 (Polyak and Juditsky 1992). The training loop validates and checkpoints these averages.
+Keras (use_ema) and torch.optim.swa_utils.AveragedModel with get_ema_multi_avg_fn(β) instead start
+the average at the first iterate, a₁ = p₁, and do not correct it: the two weight the early
+iterates differently (β^(t−1) on p₁ there, (1 − β) β^(t−1) / (1 − βᵗ) here), so the averages
+differ while βᵗ is not small, and agree once it is.
 
 Weight decay is applied here too: ``g ← g + weight_decay · p`` (L2, as torch's SGD, RMSprop and
 Adam do) or, for subclasses with ``decoupled_weight_decay`` (AdamW), ``p ← p · (1 − lr ·

@@ -4,6 +4,9 @@
     b ← μ b + g                       (momentum μ > 0; b starts at 0, so b₁ = g₁)
     g ← g + μ b   if nesterov  else  g ← b
     p ← p − lr · g
+
+torch's ``dampening`` (b ← μ b + (1 − dampening) g) and ``maximize`` are not offered: this is
+torch.optim.SGD with their defaults (0 and False).
 """
 
 from __future__ import annotations
