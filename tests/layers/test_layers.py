@@ -250,6 +250,19 @@ def test_forward_before_build_says_so():
         Dense(2).forward(np.ones((2, 3)))
 
 
+def test_build_with_the_batch_axis_says_build_takes_one_sample():
+    # Keras' model.build takes the batch axis; rnnkit's takes one sample's shape
+    with pytest.raises(ValueError, match=r"input_shape \(T, F\), one sample's shape without the batch axis.*"
+                                         r"got \(None, 7, 3\)"):
+        rnnkit.Sequential([LSTM(4), Dense(5)]).build((None, 7, 3))
+
+
+@pytest.mark.parametrize("factory, family", [(LSTM, "lstm"), (GRU, "gru"), (SimpleRNN, "rnn")])
+def test_stacked_given_a_layer_factory_names_the_family_string(factory, family):
+    with pytest.raises(ValueError, match=f"for {factory.__name__} layers write '{family}'"):
+        stacked(factory, 4, num_layers=2)
+
+
 def test_bidirectional_takes_the_flat_state_return_state_gives():
     rng = np.random.default_rng(0)
     layer = Bidirectional(LSTM(3, return_sequences=True, return_state=True, **F64))

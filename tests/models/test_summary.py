@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnnkit import Sequential
-from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN
+from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN, stacked
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,15 @@ def test_bidirectional_and_dense_rows():
     text = model.summary(print_fn=None)
     assert "(None, 40)" in text and "2 × SimpleRNN one bias" in text
     assert f"Total params: {2 * (28 * 20 + 20 * 20 + 20) + 40 * 10 + 10:,}" in text
+
+
+def test_stack_row_gives_each_layer_its_own_input_size():
+    # every layer after the first reads the one before it: F=16 (2·8, concat), not the model's 3
+    model = Sequential([stacked("gru", 8, num_layers=3, bidirectional=True)], input_shape=(7, 3))
+    row = model.summary(print_fn=None).splitlines()[4]
+    assert ("[2 × GRU reset_after: 3·(F·H + H·H + 2·H) with F=3, H=8] + "
+            "2 × [2 × GRU reset_after: 3·(F·H + H·H + 2·H) with F=16, H=8]") in row, row
+    assert f"{2 * 3 * (3 * 8 + 8 * 8 + 16) + 4 * 3 * (16 * 8 + 8 * 8 + 16):,}" in row
 
 
 def test_summary_before_build_is_a_clear_error():

@@ -32,7 +32,11 @@ class CellSpec:
 
     def __post_init__(self):
         if self.family not in FAMILY_GATES:
-            raise ValueError(f"cell must be one of {sorted(FAMILY_GATES)}, got {self.family!r}")
+            # stacked(LSTM, ...) is a natural slip: name the family string that layer stands for
+            factory = getattr(self.family, "__name__", None)
+            family = {display: family for family, display in DISPLAY.items()}.get(factory)
+            hint = f" (for {factory} layers write {family!r})" if family else ""
+            raise ValueError(f"cell must be one of {sorted(FAMILY_GATES)}{hint}, got {self.family!r}")
         if self.bias is None:
             default = "two" if self.family == "gru" and self.reset_after else "one"
             object.__setattr__(self, "bias", default)

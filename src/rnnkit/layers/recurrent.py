@@ -69,8 +69,8 @@ class Recurrent(Layer):
     def make_params(self, input_shape, rng):
         if len(input_shape) != 2:
             raise ValueError(
-                f"{self.display_name} expects inputs of shape (B, T, F); got input_shape {input_shape} "
-                "without the batch axis"
+                f"{self.display_name} builds from input_shape (T, F), one sample's shape without the "
+                f"batch axis (T may be None); got {input_shape}"
             )
         return self.cell.init_params(input_shape[-1], self.units, self.init, rng, self.dtype)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+
 
 def _shape(shape) -> str:
     if isinstance(shape, list):
@@ -19,10 +21,7 @@ def summary_text(model) -> str:
         if getattr(layer, "merge_mode", "concat") is None:
             out = [out, out]
         kind = getattr(layer, "display_name", layer.kind)
-        sizes = _sizes(layer, shape)
-        formula = layer.param_formula()
-        rows.append((f"{layer.name} ({kind})", _shape(out), f"{layer.count_params():,}",
-                     f"{formula}{sizes}" if formula else ""))
+        rows.append((f"{layer.name} ({kind})", _shape(out), f"{layer.count_params():,}", _formula(layer, shape)))
         shape = out[0] if isinstance(out, list) else out
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     line = "─" * (sum(widths) + 6)
@@ -34,6 +33,16 @@ def summary_text(model) -> str:
     total = model.count_params()
     text += [line, f"Total params: {total:,}", line]
     return "\n".join(text)
+
+
+def _formula(layer, input_shape) -> str:
+    """The layer's count as a formula with its sizes; a Stack's layers each with their own, since
+    every layer after the first reads the one before it (F there is D·H, not the model's F)."""
+    if layer.kind == "Stack":
+        runs = [(text, len(list(same))) for text, same in groupby(_formula(sub, sub.input_shape) for sub in layer.layers)]
+        return " + ".join(f"[{text}]" if n == 1 else f"{n} × [{text}]" for text, n in runs)
+    formula = layer.param_formula()
+    return f"{formula}{_sizes(layer, input_shape)}" if formula else ""
 
 
 def _sizes(layer, input_shape) -> str:
