@@ -101,3 +101,13 @@ def test_get():
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_accuracy_of_a_diverged_model_is_nan_not_the_share_of_class_zero():
+    nan = np.full((4, 3), np.nan, dtype=np.float32)
+    assert np.isnan(metrics.accuracy(nan, np.zeros(4, dtype=int)))  # argmax would say 1.0
+    assert np.isnan(metrics.accuracy(nan[:, :1], np.zeros(4)))  # nan > 0 is False, as the truth
+    # NaN on padded steps is filler, never read
+    pred = np.zeros((2, 3, 2), dtype=np.float32)
+    pred[0, 2] = np.nan
+    assert metrics.accuracy(pred, np.zeros((2, 3), dtype=int), np.array([2, 3])) == 1.0

@@ -7,7 +7,8 @@ pred is (B, C) (one output per sequence) or (B, T, C) (one per step); with per-s
     accuracy                 share of correct predictions. Binary (C = 1, or binary=True): the
                              prediction is z > 0, the truth y > 0.5, averaged over units and steps.
                              Multi-class: argmax_c z against integer labels (target of shape
-                             pred.shape[:-1]) or against argmax_c y for one-hot targets.
+                             pred.shape[:-1]) or against argmax_c y for one-hot targets. nan if a
+                             real step's pred holds a NaN (a diverged model), as the losses.
     r2_score                 1 − SSE/SST per output unit over the real steps (SST around that unit's
                              mean), averaged over units (scikit-learn's "uniform_average"); a
                              constant target gives 1.0 if predicted exactly, else 0.0.
@@ -59,6 +60,10 @@ def accuracy(pred, target, lengths=None, binary: bool | None = None) -> float:
         hits = _real(pred, mask, per_step).argmax(axis=-1) == _real(target, mask, per_step)
     if hits.size == 0:
         raise ValueError("accuracy needs at least one real step (B = 0 or all lengths are 0)")
+    if np.isnan(_real(pred, mask, per_step)).any():
+        # NaN is argmax's maximum and never > 0, so a diverged model would score the share of
+        # class 0: nan instead, as the loss gives, so no checkpoint or early stop takes it as best
+        return float("nan")
     return float(hits.mean())
 
 

@@ -50,6 +50,34 @@ def test_ten_epochs_equal_five_saved_loaded_and_five_more(tmp_path):
     assert straight.history.history["loss"] == resumed.history.history["loss"]
 
 
+@pytest.mark.parametrize("batching", ["padded", "bucket"])
+def test_resume_is_exact_with_every_random_and_scheduled_part_of_training(tmp_path, batching):
+    from rnnkit import optim
+    from rnnkit.layers import Dropout
+
+    x, y, lengths = toy_data()
+
+    def model():
+        m = Sequential([LSTM(5, return_sequences=True), Dropout(0.3), GRU(4), Dense(3)], seed=2)
+        m.compile("adamw", loss="sparse_categorical_crossentropy", metrics=["accuracy"], clipnorm=1.0,
+                  weight_noise=0.05, lr=optim.StepDecay(0.02, drop_every=2, factor=0.5))
+        return m
+
+    def fit(m, epochs):
+        m.fit(x, y, lengths=lengths, epochs=epochs, batch_size=8, validation_split=0.25, batching=batching,
+              verbose=0)
+
+    straight = model()
+    fit(straight, 5)
+    first = model()
+    fit(first, 2)
+    first.save(tmp_path / "m.safetensors")
+    resumed = rnnkit.load(tmp_path / "m.safetensors")
+    fit(resumed, 3)
+    assert all(np.array_equal(v, resumed.params[k]) for k, v in straight.params.items())
+    assert straight.history.history == resumed.history.history
+
+
 def test_same_seed_same_model_bit_for_bit():
     x, y, lengths = toy_data()
     a, b = classifier(seed=3), classifier(seed=3)

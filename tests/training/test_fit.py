@@ -241,3 +241,78 @@ def test_ema_validates_checkpoints_and_ends_on_the_averaged_weights(tmp_path):
     best = load(tmp_path / "best.safetensors")
     assert best.compiled.optimizer.ema == 0.9
     assert best.evaluate(*val)["loss"] == pytest.approx(min(history.history["val_loss"]), rel=1e-6)
+
+
+def test_an_update_that_overflows_the_weights_is_undone_and_never_checkpointed(tmp_path):
+    # Finite loss and gradient, but lr · gradient overflows float32: the weights would be inf.
+    x = np.random.default_rng(0).normal(size=(16, 5, 2)).astype(np.float32)
+    y = np.full((16, 1), 100.0, dtype=np.float32)
+    model = Sequential([SimpleRNN(4), Dense(1)], seed=0)
+    model.compile("sgd", loss="mse", lr=1e38)
+    checkpoint = tmp_path / "best.safetensors"
+    model.build((None, 2))
+    before = {k: v.copy() for k, v in model.params.items()}
+    with pytest.raises(TrainingError, match=r"weights after the update are not finite at epoch 1, batch 1"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[ModelCheckpoint(checkpoint, monitor="loss")])
+    assert not checkpoint.exists() and model.epochs_trained == 0 and model.history.history == {}
+    assert all(np.array_equal(v, before[k]) for k, v in model.params.items())
+    assert model.compiled.optimizer.iterations == 0 and model.compiled.optimizer.state == {}
+
+
+class _FixedGradient:
+    """A one-weight model whose gradient is whatever the test sets."""
+
+    def __init__(self, gradient):
+        self.params = {"w": np.zeros(3, dtype=np.float32)}
+        self.gradient = np.asarray(gradient, dtype=np.float32)
+
+    def forward(self, x, lengths=None, training=False, rng=None):
+        return x[:, -1, :1], None, None
+
+    def backward(self, dy, cache):
+        return {"w": self.gradient.copy()}
+
+
+def _step(model, optimizer, **compile_options):
+    from rnnkit import losses, optim
+    from rnnkit.training import Compiled
+    from rnnkit.training.data import SequenceData
+    from rnnkit.training.loop import train_step
+
+    compiled = Compiled(loss=losses.get("mse"), loss_name="mse", optimizer=optimizer, **compile_options)
+    x = np.ones((2, 1, 1), dtype=np.float32)
+    train_step(model, SequenceData(x, np.zeros((2, 1), dtype=np.float32), None), compiled, None, 0, 0)
+
+
+def test_a_huge_but_finite_gradient_is_not_mistaken_for_an_overflow():
+    from rnnkit import optim
+
+    model = _FixedGradient([3e19, -3e19, 1e19])  # finite, but its float32 sum of squares is inf
+    _step(model, optim.SGD(lr=1e-19))
+    np.testing.assert_allclose(model.params["w"], [-3.0, 3.0, -1.0], rtol=1e-6)
+
+
+def test_an_infinite_gradient_stops_training_even_when_clipping_would_make_it_finite():
+    from rnnkit import optim
+
+    model = _FixedGradient([np.inf, 1.0, 1.0])
+    with pytest.raises(TrainingError, match="the gradient is not finite at epoch 1, batch 1"):
+        _step(model, optim.SGD(lr=0.1), clipvalue=1.0)
+    assert np.array_equal(model.params["w"], np.zeros(3))
+
+
+@pytest.mark.parametrize("batching", ["padded", "bucket"])
+def test_an_epochs_logs_are_the_mean_over_its_real_steps_as_evaluate_gives(batching):
+    # lr = 0: the weights stay put, so the epoch's training logs must equal evaluate's, however
+    # the batches mix short and long sequences (each real step counts once, not each sequence)
+    rng = np.random.default_rng(0)
+    lengths = np.where(np.arange(32) % 2 == 0, 2, 20)
+    x = rng.normal(size=(32, 20, 3)).astype(np.float32)
+    y = (np.cumsum(x[..., :1], axis=1) > 0).astype(np.float32)
+    model = Sequential([GRU(6, return_sequences=True), Dense(1)], seed=0)
+    model.compile("sgd", loss="binary_crossentropy", metrics=["accuracy"], lr=0.0)
+    history = model.fit(x, y, lengths=lengths, epochs=1, batch_size=8, batching=batching, verbose=0)
+    logs = model.evaluate(x, y, lengths=lengths)
+    for key, value in logs.items():
+        assert history.history[key][0] == pytest.approx(value, rel=1e-5), key

@@ -28,7 +28,9 @@ from rnnkit.training.progress import EpochProgress
 
 
 class TrainingError(FloatingPointError):
-    """Training produced a non-finite loss or gradient."""
+    """Training produced a non-finite loss, gradient or updated weights. The model keeps the
+    weights (and its optimizer the state) it had before the failing batch; the epoch is not
+    logged and no callback runs for it."""
 
 
 @dataclass
@@ -75,12 +77,17 @@ def evaluate(model, data: SequenceData, compiled: Compiled, batch_size: int = 25
     return logs
 
 
-def _finite_or_raise(what: str, value, epoch: int, batch: int) -> None:
-    if not np.all(np.isfinite(value)):
+def _finite_or_raise(what: str, finite: bool, epoch: int, batch: int) -> None:
+    if not finite:
         raise TrainingError(
-            f"{what} is not finite at epoch {epoch + 1}, batch {batch + 1}; training stopped "
-            "(try a lower learning rate or gradient clipping; saved checkpoints are untouched)"
+            f"{what} not finite at epoch {epoch + 1}, batch {batch + 1}; training stopped, the model "
+            "keeps its weights from before this batch (try a lower learning rate or gradient "
+            "clipping; saved checkpoints are untouched)"
         )
+
+
+def _all_finite(arrays) -> bool:
+    return all(np.isfinite(a).all() for a in arrays)
 
 
 def _add_weight_noise(params: dict, std: float, rng) -> dict:
@@ -120,21 +127,38 @@ def train_step(model, batch: SequenceData, compiled: Compiled, rng, epoch: int, 
         y, y_lengths, cache = model.forward(batch.x, lengths=batch.lengths, training=True, rng=rng)
         y_true = batch.targets_for(y)
         loss, d_y = compiled.loss(y, y_true, y_lengths)
-        _finite_or_raise("the loss", loss, epoch, index)
+        _finite_or_raise("the loss is", math.isfinite(loss), epoch, index)
         grads = model.backward(d_y, cache)
     finally:
         if clean is not None:
             _assign(model.params, clean)
+    # Checked before clipping, which would turn an overflowed (inf) entry into a finite one, and
+    # entry by entry: a sum of float32 squares overflows long before the gradient does.
+    _finite_or_raise("the gradient is", _all_finite(grads.values()), epoch, index)
     if compiled.clipvalue is not None:
         clipping.clip_by_value(grads, compiled.clipvalue)
     if compiled.clipnorm is not None:
-        norm = clipping.clip_by_global_norm(grads, compiled.clipnorm)
-    else:
-        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
-    _finite_or_raise("the gradient norm", norm, epoch, index)
+        clipping.clip_by_global_norm(grads, compiled.clipnorm)
+    # A finite gradient times a large rate can still overflow the weights: undo such an update
+    # (weights and optimizer state), so that no callback sees, and no checkpoint saves, inf weights.
+    params_before = {k: v.copy() for k, v in model.params.items()}
+    optimizer_before = compiled.optimizer.state_dict()
     compiled.optimizer.step(model.params, grads)
+    if not _all_finite(model.params.values()):
+        _assign(model.params, params_before)
+        compiled.optimizer.load_state_dict(optimizer_before)
+        _finite_or_raise("the weights after the update are", False, epoch, index)
     metrics = {name: float(m(y, y_true, y_lengths)) for name, m in compiled.metrics.items()}
-    return float(loss), metrics
+    return float(loss), metrics, _real_steps(y, y_lengths)
+
+
+def _real_steps(y: np.ndarray, y_lengths) -> int:
+    """How many outputs a batch's loss and metrics average over: one per sequence, or per real
+    step of a per-step output. Weighting batches by it makes an epoch's log the mean over all its
+    real steps, as evaluate computes, whatever the batching."""
+    if y.ndim < 3:
+        return y.shape[0]
+    return y.shape[0] * y.shape[1] if y_lengths is None else int(np.sum(y_lengths))
 
 
 def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_size: int, batching: str,
@@ -157,8 +181,7 @@ def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_siz
             sums, seen = {}, 0
             for index, batch_index in enumerate(batches):
                 batch = data.take(batch_index)
-                loss, metrics = train_step(model, batch, compiled, rng, epoch, index)
-                n = len(batch_index)
+                loss, metrics, n = train_step(model, batch, compiled, rng, epoch, index)
                 seen += n
                 for k, v in {"loss": loss, **metrics}.items():
                     sums[k] = sums.get(k, 0.0) + v * n
