@@ -101,7 +101,12 @@ class Model:
     def fit(self, x, y, *, lengths=None, batch_size: int = 32, epochs: int = 1, validation_data=None,
             validation_split: float = 0.0, shuffle: bool = True, batching: str = "padded",
             callbacks=(), verbose: int = 1) -> History:
-        """Train for `epochs` more epochs; returns the model's History (all epochs so far)."""
+        """Train for `epochs` more epochs; returns the model's History (all epochs so far).
+
+        An epoch's training loss and metrics are the means of the batches' values weighted by
+        their real outputs (sequences, or real steps of a per-step output) while the weights
+        change; exact as an epoch mean for the loss and accuracy, a weighted mean of per-batch
+        values for r2. The val_ logs are evaluate()'s, over the whole validation set at once."""
         compiled = self._require_compiled("fit")
         data = _data(x, y, lengths)
         validation = None
