@@ -47,10 +47,16 @@ def test_bench_cells_times_every_cell_and_mode_against_torch(monkeypatch, capsys
     rows = table_rows(out, "tiny")
     assert [(r[1], r[2]) for r in rows] == [(c, m) for c in ("rnn", "lstm", "gru")
                                             for m in ("inference", "training")]
-    for name in ("torch ms", "fast ms", "reference ms", "layer ms", "fast/torch", "GEMM floor ms",
-                 "floor/torch"):
-        column = header.index(name)
-        assert all(float(r[column].strip("*")) > 0 for r in rows), name
+    def column(name):
+        return [float(r[header.index(name)].strip("*")) for r in rows]
+
+    for name in ("torch ms", "fast ms", "reference ms", "layer ms", "GEMM floor ms"):
+        assert all(t > 0 for t in column(name)), name
+    # a ratio is printed with two decimals: on a loaded machine floor/torch can read 0.00
+    for ratio, (top, bottom) in {"fast/torch": ("fast ms", "torch ms"),
+                                 "floor/torch": ("GEMM floor ms", "torch ms")}.items():
+        for printed, a, b in zip(column(ratio), column(top), column(bottom)):
+            assert printed == pytest.approx(a / b, rel=0.01, abs=0.005), ratio
     by_round = header.index("by round")
     for r in rows:  # quartiles of the per-round ratios (min_calls gives five rounds here)
         low, high = map(float, r[by_round].split("–"))

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from rnnkit import tasks
@@ -128,3 +129,44 @@ def test_python_dash_m_rnnkit_and_its_one_line_error():
     bad = subprocess.run([sys.executable, "-m", "rnnkit", "train", "nope"], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines() == [bad.stderr.strip()] and "unknown task 'nope'" in bad.stderr
+
+
+# -- what a user following the README meets (journey audit) ------------------------------------
+
+
+def test_predict_with_a_second_run_folder_as_input_says_the_glob_matched_several_runs(names_run):
+    """`rnnkit predict runs/names-* Nakamura` after training names twice: the shell expands the
+    glob to two run folders, and the second must not be classified as a surname."""
+    folder, _ = names_run
+    assert_one_line_error(invoke("predict", folder, folder, "Nakamura"), "one run folder", str(folder), "runs/names-*")
+
+
+def test_unknown_task_option_lists_the_options_as_train_takes_them():
+    # split-seed has no flag of its own: it is `-o split-seed=N`, not `--split-seed`
+    result = invoke("train", "names", "-o", "foo=1")
+    assert_one_line_error(result, "task names has no option foo", "--subset", "-o split-seed=")
+    assert "--split-seed" not in result.stderr
+
+
+def test_text_run_headline_is_bits_per_character(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog"]
+    rng = np.random.default_rng(0)  # varied text: the task drops repeated blocks
+    paragraphs = [" ".join(rng.choice(words, size=40)) for _ in range(300)]
+    corpus.write_text("\n\n".join(paragraphs), encoding="utf-8")
+    result = invoke("train", "text", "-o", f"corpus={corpus}", "--steps", 10, "-H", 8, "-e", 1,
+                    "--out", tmp_path / "text", "-v", 0)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"test bits per character: \d+\.\d{3}", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("command", ["diagnose", "gradcheck", "summary"])
+def test_a_missing_run_folder_is_not_called_an_unknown_task(command, tmp_path):
+    missing = tmp_path / "runs" / "names-typo"
+    result = invoke(command, missing)
+    assert_one_line_error(result, str(missing), "does not exist")
+    assert "unknown task" not in result.stderr
+
+
+def test_predict_on_a_missing_folder_says_it_does_not_exist(tmp_path):
+    assert_one_line_error(invoke("predict", tmp_path / "nope", "Smith"), "not a run folder", "does not exist")

@@ -83,3 +83,11 @@ def test_pm25_predictions_read_the_csv_the_run_was_trained_on(tmp_path):
         actual[label] = float(line.split("(actual ")[1].rstrip(")"))
     assert actual["shipped"] > 0
     assert np.isclose(actual["doubled"], 2 * actual["shipped"], rtol=1e-3)
+
+
+def test_a_bad_polyphonic_input_shows_the_frame_format():
+    """`rnnkit predict runs/jsb-chorales-... hello`: the error says how frames are written."""
+    from rnnkit.tasks.polyphonic import _parse_frames
+
+    with pytest.raises(ValueError, match=r"'60,64,67 62,65'.*got 'hello'"):
+        _parse_frames("hello")

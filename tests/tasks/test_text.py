@@ -96,3 +96,11 @@ def test_text_is_registered_and_generate_refuses_other_tasks(tmp_path):
     assert tasks.get("text").kind == "density"
     result = runner.invoke(app, ["generate", str(tmp_path)])
     assert result.exit_code != 0 and "not a run folder" in result.stderr
+
+
+def test_a_large_corpus_without_blank_lines_is_told_why_it_is_too_small():
+    """Blocks are cut at paragraph breaks; a 60,000-character text with single newlines only is
+    one paragraph, and the error must say so rather than only 'too small'."""
+    text = "\n".join(f"line {i} of a text with no blank lines at all" for i in range(1500))
+    with pytest.raises(ValueError, match=r"1 blocks.*separated by blank lines.*has 1 distinct paragraphs"):
+        split_corpus(text)

@@ -16,10 +16,9 @@ import numpy as np
 import typer
 
 from rnnkit import Sequential, diagnostics
-from rnnkit import tasks as task_registry
 from rnnkit.cli import runs
 from rnnkit.cli.app import app
-from rnnkit.cli.train import Cell, SplitName, _console, _task_options, _value
+from rnnkit.cli.train import Cell, SplitName, _console, _parse_task_options, _task_options, _value
 from rnnkit.diagnostics.reinit import reinitialize
 from rnnkit.tasks import Split
 
@@ -67,13 +66,13 @@ def _trim_y(y, T):
 
 def _task_models(task_name, cells, hidden, length, option, seed, no_clip, batch):
     """(task, data, {label: model}) of freshly initialised task models, one per cell."""
-    task = task_registry.get(task_name)
+    task = runs.task_of_argument(task_name)
     given = _task_options(option)
     if length is not None:
         given["length"] = length
     if "samples" in {o.name for o in task.options} and "samples" not in given:
         given["samples"] = batch  # no need to generate a whole training set
-    options = task.parse_options(given)
+    options = _parse_task_options(task, given)
     data = task.load(options, seed=seed)
     models = {}
     for cell in cells or [task.hparams(options).cell]:

@@ -116,10 +116,21 @@ def read_json_object(path: Path, entries: dict) -> dict:
     return value
 
 
+def task_of_argument(run_or_task: str) -> Task:
+    """The task named by a RUN_OR_TASK argument that is not an existing path. A missing run
+    folder (a typo in `runs/names-...`) is reported as such, not as an unknown task name."""
+    if run_or_task not in task_registry.TASKS and ("/" in run_or_task or os.sep in run_or_task):
+        raise ValueError(f"{run_or_task} does not exist: expected a run folder written by `rnnkit train` "
+                         f"or a task name (see `rnnkit tasks`)")
+    return task_registry.get(run_or_task)
+
+
 def read_run(folder: str | os.PathLike) -> tuple[Path, dict]:
     """(folder, config) of a run folder; ValueError if it is not one or its config.json is damaged."""
     folder = Path(folder)
     config_path = folder / CONFIG_FILE
+    if not folder.exists():
+        raise ValueError(f"{folder} is not a run folder (it does not exist); pass the folder `rnnkit train` wrote")
     if not config_path.is_file():
         raise ValueError(f"{folder} is not a run folder (no {CONFIG_FILE}); pass the folder `rnnkit train` wrote")
     config = read_json_object(config_path, CONFIG_ENTRIES)

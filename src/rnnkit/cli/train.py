@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.console import Console
 from rnnkit import tasks as task_registry
 from rnnkit.cli import runs
 from rnnkit.cli.app import app
+from rnnkit.tasks import UnknownTaskOption
 
 
 class Cell(str, Enum):
@@ -71,11 +73,17 @@ def _metrics_line(metrics: dict) -> str:
 
 def _headline(task, metrics: dict) -> str:
     """The one number a user looks for first."""
-    for key, label, percent in (("accuracy", "test accuracy", True), ("r2", "test R²", False), ("nll", "test NLL", False)):
+    for key, label, percent in (("accuracy", "test accuracy", True), ("r2", "test R²", False), ("nll", "test NLL", False),
+                                ("bits_per_char", "test bits per character", False)):
         if key in metrics:
             value = metrics[key]
             shown = f"{100 * value:.2f} %" if percent else f"{value:.4f}"
-            return f"{label}: {shown}" + (" nats per frame" if key == "nll" else "")
+            extra = {"nll": " nats per frame"}
+            for name, baseline in metrics.items():  # the text task's n-gram baseline, beside its score
+                order = re.fullmatch(r"ngram(\d+)_bits_per_char", name)
+                if order:
+                    extra["bits_per_char"] = f" (order-{order[1]} n-gram: {baseline:.4f})"
+            return f"{label}: {shown}" + extra.get(key, "")
     return f"test loss: {metrics.get('loss', float('nan')):.4f}"
 
 
@@ -87,6 +95,16 @@ def _task_option_text(option) -> str:
     value = "|".join(map(str, option.choices)) if option.choices else option.default
     name = option.name.replace("_", "-")
     return f"--{name} {value}" if option.name in TASK_FLAGS else f"-o {name}={value}"
+
+
+def _parse_task_options(task, given: dict) -> dict:
+    """task.parse_options(given), an unknown option reported with the options spelled as
+    `rnnkit train` takes them (`--subset`, `-o split-seed=0`)."""
+    try:
+        return task.parse_options(given)
+    except UnknownTaskOption as error:
+        have = ", ".join(_task_option_text(o) for o in task.options) or "none"
+        raise ValueError(f"task {task.name} has no option {', '.join(error.unknown)} (its options: {have})") from None
 
 
 def _task_list() -> list[str]:
@@ -165,8 +183,8 @@ def train(
     """Train TASK with its defaults (override any of them), keep the best validation checkpoint,
     and report its held-out test metrics."""
     the_task = task_registry.get(task)
-    options = the_task.parse_options(
-        _task_options(option, subset=subset, horizon=horizon, mode=mode, steps=steps, data=data)
+    options = _parse_task_options(
+        the_task, _task_options(option, subset=subset, horizon=horizon, mode=mode, steps=steps, data=data)
     )
     overrides = dict(cell=_value(cell), hidden=hidden, layers=layers, bidirectional=bidirectional, dropout=dropout,
                      input_dropout=input_dropout, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -215,6 +233,12 @@ def predict(
     top: int = typer.Option(3, "--top", "-k", min=1, help="how many classes to show"),
 ) -> None:
     """Run a trained model on inputs typed on the command line (one output line per input)."""
+    for text in inputs:
+        # `rnnkit predict runs/names-* Nakamura` once names was trained twice: the shell hands
+        # over two run folders, and the second would be read as a name
+        if (Path(text) / runs.CONFIG_FILE).is_file():
+            raise typer.BadParameter(f"{text} is a run folder too; predict reads one run folder (a pattern such as "
+                                     f"runs/names-* matches every run of the task: name one)", param_hint="'RUN'")
     task, options, hp, meta, model = runs.load_run(run)
     for line in task.predict(model, inputs, meta, top_k=top):
         typer.echo(line)
@@ -247,8 +271,8 @@ def summary(
     if path.is_file():
         rnnkit.load(path).summary(print_fn=console.print)
         return
-    task = task_registry.get(run_or_task)
-    options = task.parse_options(_task_options(option))
+    task = runs.task_of_argument(run_or_task)
+    options = _parse_task_options(task, _task_options(option))
     hp = task.hparams(options, cell=_value(cell), hidden=hidden, layers=layers, bidirectional=bidirectional)
     data = task.load(options, seed=hp.seed)
     model = task.build_model(hp, data.meta)

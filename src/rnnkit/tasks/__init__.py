@@ -13,7 +13,7 @@ To add a task: write a module with a ``Task`` subclass and add an instance to ``
 from __future__ import annotations
 
 from rnnkit.tasks.adding import Adding
-from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData
+from rnnkit.tasks.base import HParams, Option, Split, Task, TaskData, UnknownTaskOption
 from rnnkit.tasks.binary_subtraction import BinarySubtraction
 from rnnkit.tasks.copy import Copy
 from rnnkit.tasks.echo import Echo
@@ -27,7 +27,7 @@ from rnnkit.tasks.text import Text
 from rnnkit.tasks.numbers import Numbers
 from rnnkit.tasks.dates import Dates
 
-__all__ = ["TASKS", "HParams", "Option", "Split", "Task", "TaskData", "get", "register"]
+__all__ = ["TASKS", "HParams", "Option", "Split", "Task", "TaskData", "UnknownTaskOption", "get", "register"]
 
 TASKS: dict[str, Task] = {}
 

@@ -55,6 +55,16 @@ __all__ = ["CELLS", "HParams", "Option", "Split", "Task", "TaskData", "sequentia
 CELLS = ("rnn", "lstm", "gru")
 
 
+class UnknownTaskOption(ValueError):
+    """parse_options was given an option the task does not have. `unknown` and `known` hold
+    option names, so that a front end can say how its users spell them (the CLI: `--subset`,
+    `-o split-seed=0`)."""
+
+    def __init__(self, task: str, unknown: list[str], known: list[str]):
+        self.task, self.unknown, self.known = task, unknown, known
+        super().__init__(f"task {task} has no option {', '.join(unknown)} (its options: {', '.join(known) or 'none'})")
+
+
 @dataclass
 class Split:
     """N examples: x (N, T, F) or (N, T) ids, y targets, lengths (N,) or None, extra arrays."""
@@ -207,8 +217,7 @@ class Task:
         known = {o.name: o for o in self.options}
         unknown = sorted(set(given) - set(known))
         if unknown:
-            have = ", ".join(f"--{o.replace('_', '-')}" for o in known) or "none"
-            raise ValueError(f"task {self.name} has no option {', '.join(unknown)} (its options: {have})")
+            raise UnknownTaskOption(self.name, unknown, list(known))
         return {name: option.parse(given.get(name)) for name, option in known.items()}
 
     def defaults(self, options: dict) -> dict:

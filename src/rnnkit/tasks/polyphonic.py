@@ -37,7 +37,9 @@ def _parse_frames(text: str) -> np.ndarray:
             except ValueError:
                 pitch = -1
             if not poly.LOWEST_PITCH <= pitch < poly.LOWEST_PITCH + poly.NUM_KEYS:
-                raise ValueError(f"frames must hold MIDI pitches 21..108 separated by commas, got {p!r} in {text!r}")
+                # the example shows both separators: a user who typed a word has seen neither
+                raise ValueError(f"frames must hold MIDI pitches 21..108 separated by commas, frames separated by "
+                                 f"spaces (e.g. '60,64,67 62,65'), got {p!r} in {text!r}")
             frame[pitch - poly.LOWEST_PITCH] = 1
         frames.append(frame)
     if not frames:

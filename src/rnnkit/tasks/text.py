@@ -71,7 +71,11 @@ def split_corpus(text: str) -> tuple[str, str, str]:
     if current:
         blocks.append("\n\n".join(current))
     if len(blocks) < 10:
-        raise ValueError(f"the corpus is too small: {len(blocks)} blocks of {BLOCK} characters, need 10")
+        # blocks hold whole paragraphs: a large text without blank lines is one block, and
+        # calling it "too small" alone would send the user looking for more text
+        raise ValueError(f"the corpus is too small: {len(blocks)} blocks of {BLOCK} characters, need 10 "
+                         f"(a block holds whole paragraphs, separated by blank lines; this text of "
+                         f"{len(text):,} characters has {len(paragraphs):,} distinct paragraphs)")
     parts = {0: [], 5: [], None: []}
     for i, b in enumerate(blocks):
         parts.get(i % 10, parts[None]).append(b)
