@@ -160,6 +160,14 @@ def test_text_run_headline_is_bits_per_character(tmp_path):
     assert re.search(r"test bits per character: \d+\.\d{3}", result.stdout), result.stdout
 
 
+def test_copy_headline_says_its_accuracy_counts_recalled_symbols(tmp_path):
+    # training logs accuracy over every step; the held-out score counts only the recall
+    result = invoke("train", "copy", "-o", "samples=64", "-o", "length=5", "-H", 8, "-e", 1,
+                    "--out", tmp_path / "copy", "-v", 0)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"test accuracy \(recalled symbols\): \d+\.\d\d %", result.stdout), result.stdout
+
+
 @pytest.mark.parametrize("command", ["diagnose", "gradcheck", "summary"])
 def test_a_missing_run_folder_is_not_called_an_unknown_task(command, tmp_path):
     missing = tmp_path / "runs" / "names-typo"

@@ -73,7 +73,8 @@ def _metrics_line(metrics: dict) -> str:
 
 def _headline(task, metrics: dict) -> str:
     """The one number a user looks for first."""
-    for key, label, percent in (("accuracy", "test accuracy", True), ("r2", "test R²", False), ("nll", "test NLL", False),
+    accuracy = f"test accuracy ({task.accuracy_counts})" if task.accuracy_counts else "test accuracy"
+    for key, label, percent in (("accuracy", accuracy, True), ("r2", "test R²", False), ("nll", "test NLL", False),
                                 ("bits_per_char", "test bits per character", False)):
         if key in metrics:
             value = metrics[key]

@@ -208,6 +208,8 @@ class Task:
     kind = "classification"
     reference = ""
     monitor = "val_loss"
+    # what the held-out accuracy counts, where it is not the accuracy training logs per step
+    accuracy_counts = ""
     options: tuple[Option, ...] = ()
 
     # -- settings ---------------------------------------------------------------------------

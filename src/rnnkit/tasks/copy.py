@@ -47,6 +47,7 @@ class Copy(Task):
     kind = "classification"
     reference = "no memory: accuracy 1/A (12.5 % with A = 8), loss K·ln(A)/(T + 2K); solved: 100 %"
     monitor = "val_loss"
+    accuracy_counts = "recalled symbols"
     options = (
         Option("length", 50, "gap T between the last symbol and the recall", type=int),
         Option("symbols", 10, "symbols K to remember", type=int),

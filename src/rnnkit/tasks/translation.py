@@ -35,6 +35,7 @@ OPTIONS = (
 class Seq2SeqTask(Task):
     kind = "seq2seq"
     monitor = "val_loss"
+    accuracy_counts = "exact match"
     source_alphabet = ""
     target_symbols: tuple[str, ...] = ()
 
