@@ -151,3 +151,20 @@ def test_polyphonic_beats_the_independent_key_model(name):
     # 180 updates: the weight average's horizon shrinks with the budget (JSB's default is 0.995)
     _, _, _, logs = run(name, data_slice=shorten, hidden=64, epochs=6, batch_size=4, lr=2e-2, dropout=0.0, ema=0.9)
     assert logs["nll"] < 10.0, logs
+
+
+# the smallest data each task can load: the example is about the input format, not the model
+SMALL_OPTIONS = {"copy": {"samples": 8}, "adding": {"samples": 8}, "numbers": {"train": 50, "test": 50},
+                 "dates": {"train": 50}}
+
+
+@pytest.mark.parametrize("name", list(tasks.TASKS))
+def test_the_predict_example_rnnkit_tasks_shows_is_accepted(name):
+    task = tasks.get(name)
+    assert task.predict_example, f"{name} shows no `rnnkit predict` example"
+    options = task.parse_options(SMALL_OPTIONS.get(name, {}))
+    hparams = task.hparams(options, hidden=4, layers=1)
+    data = task.load(options, seed=0)
+    model = task.build_model(hparams, data.meta)
+    lines = task.predict(model, list(task.predict_example), data.meta)
+    assert len(lines) == len(task.predict_example) and all(isinstance(line, str) for line in lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from enum import Enum
 from pathlib import Path
@@ -112,8 +113,10 @@ def _task_list() -> list[str]:
     lines = []
     for task in task_registry.TASKS.values():
         opts = ", ".join(_task_option_text(o) for o in task.options)
+        predict = f"rnnkit predict RUN {shlex.join(task.predict_example)}" if task.predict_example else ""
         lines.append(f"{task.name:<20}{task.pattern}")
-        for label, text in (("data", task.data), ("size", task.size), ("options", opts), ("reference", task.reference)):
+        for label, text in (("data", task.data), ("size", task.size), ("options", opts), ("predict", predict),
+                            ("reference", task.reference)):
             if text:
                 lines.append(f"{'':<4}{label + ':':<11}{text}")
     return lines
@@ -230,7 +233,7 @@ def evaluate(
 @app.command()
 def predict(
     run: Path = typer.Argument(..., help="a run folder written by `rnnkit train`"),
-    inputs: list[str] = typer.Argument(..., help="inputs, e.g. names for the names task"),
+    inputs: list[str] = typer.Argument(..., help="inputs, e.g. surnames for names; `rnnkit tasks` shows an example per task"),
     top: int = typer.Option(3, "--top", "-k", min=1, help="how many classes to show"),
 ) -> None:
     """Run a trained model on inputs typed on the command line (one output line per input)."""

@@ -54,6 +54,7 @@ class Adding(Task):
     size = "-o samples train / 1,000 val / 1,000 test; T = -o length, F = 2"
     kind = "regression"
     reference = "always predicting 1: MSE 0.167, accuracy (|error| < 0.04) 7.8 %; solved: MSE < 0.01"
+    predict_example = ("0.3+0.5",)
     monitor = "val_loss"
     options = (
         Option("length", 50, "time steps T (the dependency reaches back at least T/2 steps)", type=int),

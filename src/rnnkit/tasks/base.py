@@ -210,6 +210,7 @@ class Task:
     monitor = "val_loss"
     # what the held-out accuracy counts, where it is not the accuracy training logs per step
     accuracy_counts = ""
+    predict_example: tuple[str, ...] = ()  # inputs `rnnkit predict RUN ...` takes, shown by `rnnkit tasks`
     options: tuple[Option, ...] = ()
 
     # -- settings ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class BinarySubtraction(Task):
     size = "136 pairs (train = test, as in the notes); T = 4, F = 2"
     kind = "binary"
     reference = "notes: 100 % of bits right (4 hidden units)"
+    predict_example = ("13-6",)
     monitor = "val_loss"
 
     def defaults(self, options):

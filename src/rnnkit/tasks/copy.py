@@ -46,6 +46,7 @@ class Copy(Task):
     size = "-o samples train / 1,000 val / 1,000 test; T + 2K steps, A + 2 one-hot inputs"
     kind = "classification"
     reference = "no memory: accuracy 1/A (12.5 % with A = 8), loss K·ln(A)/(T + 2K); solved: 100 %"
+    predict_example = ("1 2 3 4 5 6 7 0 1 2",)
     monitor = "val_loss"
     accuracy_counts = "recalled symbols"
     options = (

@@ -61,6 +61,7 @@ class Dates(Seq2SeqTask):
     data = "generated: every date 1950-2049 in one of 12 formats (rnnkit.tasks.dates.FORMATS)"
     size = "33,525 train / 1,000 val / 2,000 test dates; source T <= 30 characters, target 10; V = 43 -> 14"
     reference = "exact match >= 99 % on held-out dates with attention"
+    predict_example = ("March 3, 2021",)
     source_alphabet = " ',-./0123456789abcdefghijklmnopqrstuvwxyz"
     target_symbols = tuple("0123456789-")
     options = (

@@ -34,6 +34,7 @@ class Echo(Task):
     size = "200 train / 50 test (+200 generated for validation); T = 2, F = 1"
     kind = "regression"
     reference = "notes: R² 0.9526 (1 hidden unit, SGD, 100 epochs)"
+    predict_example = ("0.3,0.7",)
     monitor = "val_loss"
 
     def defaults(self, options):

@@ -22,6 +22,7 @@ class Hello(Task):
     size = "1 sequence; T = len(word) - 1, V = distinct characters"
     kind = "classification"
     reference = "notes: 'hell' -> 'ello'"
+    predict_example = ("hell",)
     monitor = "val_loss"
     options = (Option("word", "hello", "the word to learn (at least 2 characters)"),)
 

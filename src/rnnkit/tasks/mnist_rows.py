@@ -37,6 +37,7 @@ class MnistRows(Task):
     size = "4,500 train / 500 val / 10,000 test; T = 28, F = 28"
     kind = "classification"
     reference = "notes: 95.59 % (best, BiRNN 20+20, 60,000 training images)"
+    predict_example = ("test:0",)
     monitor = "val_accuracy"
     options = (Option("data", None, "folder with the full MNIST training files (default: the shipped 5,000)",
                       path=True),)

@@ -28,6 +28,7 @@ class Names(Task):
     size = "aiedu10: 4,400 names / 10 languages; all18: 20,074 lines -> 17.4k unique / 18; T <= 20, V = 29"
     kind = "classification"
     reference = "notes: 73.9 % (best, on training data); PyTorch 1-layer LSTM/GRU held out: 68-72 % / 79-82 %"
+    predict_example = ("Nakamura", "Schmidt")
     monitor = "val_accuracy"
     options = (
         Option("subset", "aiedu10", "aiedu10 (the notes' 10 languages) or all18", ("aiedu10", "all18")),

@@ -89,6 +89,7 @@ class Numbers(Seq2SeqTask):
     data = "generated: distinct numbers 0..999,999 (rnnkit.tasks.numbers.number_words)"
     size = "20,000 train / 1,000 val / 2,000 test numbers; source T <= 6 digits, target <= 11 words; V = 11 -> 36"
     reference = "exact match >= 99 % on held-out numbers with attention"
+    predict_example = ("1234",)
     source_alphabet = "0123456789"
     target_symbols = (*ONES, *TENS, "hundred", "thousand", "million", "billion", "-")
     options = (

@@ -44,6 +44,7 @@ class PM25(Task):
     kind = "regression"
     monitor = "val_loss"
     reference = "notes R² 8/4/2/1 h: 0.741/0.856/0.915/0.946; 6 levels: 0.602/0.656/0.714/0.756"
+    predict_example = ("test:100",)
     options = (
         Option("mode", "regression", "regression or classification (6 pollution levels)",
                ("regression", "classification")),

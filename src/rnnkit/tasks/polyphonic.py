@@ -59,6 +59,7 @@ class Polyphonic(Task):
         self.data = f"{name} piano rolls, Boulanger-Lewandowski et al. 2012 splits"
         self.size = info["size"]
         self.reference = info["reference"]
+        self.predict_example = ("60,64,67 62,65 60,64,67",)
 
     def defaults(self, options):
         # Batch 1: one piece per update, every piece at its own length (no padding).
