@@ -168,6 +168,26 @@ def test_copy_headline_says_its_accuracy_counts_recalled_symbols(tmp_path):
     assert re.search(r"test accuracy \(recalled symbols\): \d+\.\d\d %", result.stdout), result.stdout
 
 
+def test_no_training_line_is_printed_before_an_error_that_stops_the_run(tmp_path):
+    # the copy task checks its options when it generates data; a run folder already holding a
+    # run is refused: neither may follow a line announcing the training
+    bad_option = invoke("train", "copy", "-o", "symbols=0", "--out", tmp_path / "copy")
+    assert_one_line_error(bad_option, "symbols >= 1")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "config.json").write_text("{}")
+    refused = invoke("train", "echo", "--out", taken)
+    assert_one_line_error(refused, "already holds a run")
+    for result in (bad_option, refused):
+        assert "training" not in result.stdout, result.stdout
+
+
+def test_embedding_is_refused_for_a_task_without_an_embedding_layer(tmp_path):
+    result = invoke("train", "echo", "--embedding", 8, "--out", tmp_path / "echo")
+    assert_one_line_error(result, "embedding does not apply to task echo")
+    assert not (tmp_path / "echo").exists()
+
+
 @pytest.mark.parametrize("command", ["diagnose", "gradcheck", "summary"])
 def test_a_missing_run_folder_is_not_called_an_unknown_task(command, tmp_path):
     missing = tmp_path / "runs" / "names-typo"

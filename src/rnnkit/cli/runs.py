@@ -186,16 +186,20 @@ def _interrupted(model, task: Task, hp: HParams, folder: Path, checkpoint: Model
                        f"with {HISTORY_FILE} and {CURVES_FILE} of the epochs run, but no test results ({RESULTS_FILE})")
 
 
-def train_run(task: Task, options: dict, hp: HParams, folder: Path, *, verbose: int = 1, log=print) -> dict:
+def train_run(task: Task, options: dict, hp: HParams, folder: Path, *, verbose: int = 1, log=print,
+              headline: str = "") -> dict:
     """Train `task` with `hp`, write every artifact into `folder`, return the results dict.
 
-    The folder is created after the data are loaded and the model built: those steps check the
-    task options, and a failed check must not leave an empty run folder behind."""
+    The folder is created, and `headline` logged, after the data are loaded and the model built:
+    those steps check the task options, and a failed check must neither leave an empty run folder
+    behind nor follow a line announcing the training."""
     started = time.perf_counter()
     refuse_a_run(folder)  # before loading data for nothing
     data = task.load(options, seed=hp.seed)
     model = task.build_model(hp, data.meta)
     prepare_folder(folder)
+    if headline:
+        log(headline)
     config = {
         "task": task.name, "options": options, "hparams": hp.to_dict(), "monitor": task.monitor,
         "meta": data.meta, "rnnkit_version": rnnkit.__version__, "command": ["rnnkit", *sys.argv[1:]],

@@ -174,7 +174,7 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<task>-<time>)"),
     batching: Optional[Batching] = typer.Option(None, help="padded (with lengths) or bucket (by length)"),
     patience: Optional[int] = typer.Option(None, min=0, help="early stopping: epochs without improvement"),
-    embedding: Optional[int] = typer.Option(None, min=1, help="embedding width (token tasks)"),
+    embedding: Optional[int] = typer.Option(None, min=1, help="embedding width: sentiment, text, numbers, dates"),
     subset: Optional[str] = typer.Option(None, help="names: aiedu10 or all18"),
     horizon: Optional[int] = typer.Option(None, help="pm25: hours ahead"),
     mode: Optional[str] = typer.Option(None, help="pm25: regression or classification"),
@@ -199,16 +199,16 @@ def train(
     if no_clip:
         hp = hp.replace(clipnorm=None, clipvalue=None)
     folder = out if out is not None else runs.default_folder(the_task.name)  # created by train_run
-    runs.refuse_a_run(folder)  # before the headline, which would announce a run that never starts
     console = _console()
     say = (lambda text: console.print(text)) if verbose else (lambda text: None)
     shown = _metrics_line({k: v for k, v in options.items() if v is not None})
-    say(f"training {the_task.name}{f' ({shown})' if shown else ''} "
-        f"with {hp.cell} hidden={hp.hidden} layers={hp.layers} bidirectional={hp.bidirectional} "
-        f"dropout={hp.dropout} epochs={hp.epochs} batch={hp.batch_size} lr={hp.lr} {hp.optimizer} "
-        f"clipnorm={hp.clipnorm}" + (f" weight_decay={hp.weight_decay}" if hp.optimizer.lower() == "adamw" else "")
-        + (f" ema={hp.ema}" if hp.ema is not None else ""))
-    results = runs.train_run(the_task, options, hp, folder, verbose=verbose, log=say)
+    headline = (f"training {the_task.name}{f' ({shown})' if shown else ''} "
+                f"with {hp.cell} hidden={hp.hidden} layers={hp.layers} bidirectional={hp.bidirectional} "
+                f"dropout={hp.dropout} epochs={hp.epochs} batch={hp.batch_size} lr={hp.lr} {hp.optimizer} "
+                f"clipnorm={hp.clipnorm}"
+                + (f" weight_decay={hp.weight_decay}" if hp.optimizer.lower() == "adamw" else "")
+                + (f" ema={hp.ema}" if hp.ema is not None else ""))
+    results = runs.train_run(the_task, options, hp, folder, verbose=verbose, log=say, headline=headline)
     console.print(f"{_best_epoch_text(results)} ({results['train_seconds']:.0f} s); "
                   f"test: {_metrics_line(results['test'])}")
     console.print(f"{_headline(the_task, results['test'])}   (run folder: {folder})")

@@ -211,6 +211,7 @@ class Task:
     # what the held-out accuracy counts, where it is not the accuracy training logs per step
     accuracy_counts = ""
     predict_example: tuple[str, ...] = ()  # inputs `rnnkit predict RUN ...` takes, shown by `rnnkit tasks`
+    embeds_tokens = False  # whether the model starts with an Embedding (sized by HParams.embedding)
     options: tuple[Option, ...] = ()
 
     # -- settings ---------------------------------------------------------------------------
@@ -236,6 +237,9 @@ class Task:
         """The task's default hyperparameters, then its cell-specific ones, then `overrides`
         (None values ignored)."""
         given = {k: v for k, v in overrides.items() if v is not None}
+        if "embedding" in given and not self.embeds_tokens:
+            raise ValueError(f"embedding does not apply to task {self.name}: its model has no embedding layer "
+                             "(its inputs are not token ids)")
         chosen = self.defaults(options)
         cell = given.get("cell", chosen.get("cell", HParams.cell))
         chosen = {**chosen, **self.cell_defaults(cell, options), **given}

@@ -26,6 +26,7 @@ class Sentiment(Task):
     size = "3,000 sentences: 2,160 train / 240 val / 600 test; median 10 words"
     kind = "classification"
     reference = "issue: >= 80 % held out (Keras notes: Embedding(10000, 32) + RNN on IMDB)"
+    embeds_tokens = True
     predict_example = ("a wonderful film",)
     monitor = "val_loss"  # on 240 validation sentences the loss picks the epoch more reliably
     options = (

@@ -129,6 +129,7 @@ class Text(Task):
     size = "pydoc (3.11): 379k unique characters -> 305k train / 37k val / 37k test; V = 104"
     kind = "density"
     reference = "held-out bits per character below an order-5 Kneser–Ney character n-gram on the same text"
+    embeds_tokens = True
     predict_example = ("The ",)
     monitor = "val_loss"
     options = (

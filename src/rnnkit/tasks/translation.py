@@ -36,6 +36,7 @@ class Seq2SeqTask(Task):
     kind = "seq2seq"
     monitor = "val_loss"
     accuracy_counts = "exact match"
+    embeds_tokens = True
     source_alphabet = ""
     target_symbols: tuple[str, ...] = ()
 
