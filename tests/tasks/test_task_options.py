@@ -91,3 +91,14 @@ def test_a_bad_polyphonic_input_shows_the_frame_format():
 
     with pytest.raises(ValueError, match=r"'60,64,67 62,65'.*got 'hello'"):
         _parse_frames("hello")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam", "adamw"])
+def test_weight_decay_reaches_every_optimizer(optimizer):
+    # it was passed to adamw only: `--weight-decay 0.1` with adam trained without any
+    task = tasks.get("echo")
+    options = task.parse_options({})
+    hp = task.hparams(options, optimizer=optimizer, weight_decay=0.1)
+    model = task.build_model(hp, task.load(options).meta)
+    assert type(model.compiled.optimizer).__name__.lower() == optimizer
+    assert model.compiled.optimizer.weight_decay == 0.1

@@ -162,7 +162,7 @@ def train(
     lr: Optional[float] = typer.Option(None, "--lr", help="learning rate"),
     lr_decay: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="multiply the learning rate by this every epoch"),
     optimizer: Optional[OptimizerName] = typer.Option(None, help="sgd, rmsprop, adam or adamw"),
-    weight_decay: Optional[float] = typer.Option(None, min=0.0, help="adamw weight decay"),
+    weight_decay: Optional[float] = typer.Option(None, min=0.0, help="weight decay: decoupled for adamw, L2 for the other optimizers"),
     clipnorm: Optional[float] = typer.Option(None, help="clip gradients to this global norm"),
     clipvalue: Optional[float] = typer.Option(None, help="clip each gradient entry to ±value"),
     no_clip: bool = typer.Option(False, "--no-clip", help="no gradient clipping at all"),
@@ -206,7 +206,7 @@ def train(
                 f"with {hp.cell} hidden={hp.hidden} layers={hp.layers} bidirectional={hp.bidirectional} "
                 f"dropout={hp.dropout} epochs={hp.epochs} batch={hp.batch_size} lr={hp.lr} {hp.optimizer} "
                 f"clipnorm={hp.clipnorm}"
-                + (f" weight_decay={hp.weight_decay}" if hp.optimizer.lower() == "adamw" else "")
+                + (f" weight_decay={hp.weight_decay}" if hp.optimizer.lower() == "adamw" or hp.weight_decay else "")
                 + (f" ema={hp.ema}" if hp.ema is not None else ""))
     results = runs.train_run(the_task, options, hp, folder, verbose=verbose, log=say, headline=headline)
     console.print(f"{_best_epoch_text(results)} ({results['train_seconds']:.0f} s); "

@@ -136,7 +136,7 @@ class HParams:
     lr: float = 1e-3
     lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     optimizer: str = "adam"  # sgd | rmsprop | adam | adamw
-    weight_decay: float = 0.0  # adamw only
+    weight_decay: float = 0.0  # adamw: decoupled; sgd, rmsprop, adam: L2 on the gradient
     clipnorm: float | None = 5.0
     clipvalue: float | None = None
     weight_noise: float = 0.0  # std of Gaussian noise on the weights of every training pass
@@ -257,7 +257,8 @@ class Task:
         from rnnkit.optim import ExponentialDecay
 
         options = {"lr": hp.lr if hp.lr_decay == 1 else ExponentialDecay(hp.lr, rate=hp.lr_decay)}
-        if hp.optimizer.lower() == "adamw":
+        if hp.optimizer.lower() == "adamw" or hp.weight_decay:
+            # decoupled for adamw, L2 added to the gradient for the others (torch.optim's meanings)
             options["weight_decay"] = hp.weight_decay
         if hp.ema:  # 0: no averaging
             options["ema"] = hp.ema
