@@ -275,7 +275,7 @@ class _FixedGradient:
 
 
 def _step(model, optimizer, **compile_options):
-    from rnnkit import losses, optim
+    from rnnkit import losses
     from rnnkit.training import Compiled
     from rnnkit.training.data import SequenceData
     from rnnkit.training.loop import train_step
