@@ -11,16 +11,18 @@ import numpy as np
 
 def central_differences(loss: Callable[[], float], array: np.ndarray, entries, eps: float = 1e-5) -> np.ndarray:
     """∂loss/∂array[e] for each index tuple e in `entries`, perturbing `array` in place (restored
-    afterwards); indexing `array` itself works whatever its memory layout."""
+    afterwards, also when `loss` raises); indexing `array` itself works whatever its memory layout."""
     entries = list(entries)
     out = np.empty(len(entries))
     for k, at in enumerate(entries):
         saved = array[at]
-        array[at] = saved + eps
-        up = loss()
-        array[at] = saved - eps
-        down = loss()
-        array[at] = saved
+        try:
+            array[at] = saved + eps
+            up = loss()
+            array[at] = saved - eps
+            down = loss()
+        finally:  # a loss that raises (or Ctrl-C) must not leave the weight off by eps
+            array[at] = saved
         out[k] = (up - down) / (2 * eps)
     return out
 

@@ -19,7 +19,11 @@ def test_diagnose_compares_cells_and_writes_pngs(tmp_path):
     assert result.exit_code == 0, result.output
     for name in ("gradient_flow.png", "gate_saturation.png", "summary.txt", "gradient_flow.json"):
         assert (out / name).stat().st_size > 0
-    assert "comparison:" in result.output and "of the gradient at t=39" in result.output
+    assert "comparison (" in result.output and "of the gradient at t=39" in result.output
+    # the verdict rule, and why fresh gated cells may look worse than a fresh tanh RNN
+    assert "vanishing below 1e-03, exploding above 1e+03, else stable" in result.output
+    assert "fresh, untrained weights" in result.output
+    assert "lstm forget gate f 0.7" in result.output and "gru update gate z 0." in result.output
     saved = json.loads((out / "gradient_flow.json").read_text())
     assert set(saved) == {"rnn", "lstm", "gru"}
     assert len(saved["lstm"]["states"][0]["norms"]["c"]) == 40
@@ -47,3 +51,18 @@ def test_gradcheck_command_passes_then_fails_on_a_broken_cell(monkeypatch):
                               "--backend", "reference", "--entries", "5"])
     assert bad.exit_code == 1
     assert "FAILED" in bad.output
+
+
+def test_diagnose_a_trained_run_does_not_call_it_untrained(tmp_path, monkeypatch):
+    from rnnkit import tasks
+    from rnnkit.cli import diagnose as diagnose_module
+
+    task = tasks.get("adding")
+    options = task.parse_options({"length": 6, "samples": 8})
+    hp = task.hparams(options, cell="gru", hidden=3)
+    data = task.load(options, seed=hp.seed)
+    model = task.build_model(hp, data.meta)  # stands in for a trained model: no training needed here
+    monkeypatch.setattr(diagnose_module.runs, "load_run", lambda path: (task, options, hp, data.meta, model))
+    result = runner.invoke(app, ["diagnose", str(tmp_path), "--batch", "4", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "gru (trained)" in result.output and "untrained" not in result.output

@@ -11,7 +11,7 @@ from rnnkit import tasks
 from rnnkit.diagnostics import gate_statistics, gradient_flow
 from rnnkit.diagnostics.reinit import reinitialize
 from rnnkit.gradcheck import numerical_gradient, relative_error
-from rnnkit.layers import CellSpec, Dense, LSTM, Recurrent, SimpleRNN
+from rnnkit.layers import GRU, Bidirectional, CellSpec, Dense, LSTM, Recurrent, SimpleRNN
 from rnnkit.losses import MeanSquaredError
 
 
@@ -168,3 +168,32 @@ def test_gate_margin_is_checked_by_both_entry_points(margin):
                  lambda: gradient_flow(model, x, y, loss="mse", margin=margin)):
         with pytest.raises(ValueError, match=r"margin must lie in \(0, 0.5\)"):
             call()
+
+
+def test_a_direction_the_last_step_loss_never_reaches_is_not_called_exploding():
+    """With loss_at='last' the loss enters a Bidirectional layer's backward reader at its *first*
+    read step (t = T-1), so its gradient at its last read step (t = 0) is exactly 0: there is no
+    first/last ratio, and the direction must not be reported as exploding (ratio inf)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 6, 2)), rng.normal(size=(4, 6, 1))
+    model = rnnkit.Sequential([Bidirectional(GRU(3, return_sequences=True)), Dense(1)], seed=0,
+                              input_shape=(None, 2))
+    flow = gradient_flow(model, x, y, loss="mse", loss_at="last")
+    backward = flow.states[1]
+    assert backward.direction == "backward" and backward.last["h"] == 0.0 < backward.first["h"]
+    assert backward.verdict() == "undefined"
+    assert not flow.exploding_found
+    text = flow.summary()
+    assert "EXPLODING" not in text and ": exploding" not in text
+    assert "the loss does not enter at t=0" in text
+
+
+def test_summary_states_the_verdict_rule_and_what_a_last_step_gradient_is():
+    x, y = adding_batch(8, n=4)
+    model = rnnkit.Sequential([SimpleRNN(3), Dense(1)], seed=0, input_shape=(None, 2))
+    text = gradient_flow(model, x, y, loss="mse", vanishing=1e-2, exploding=1e4).summary()
+    assert "vanishing below 1e-02, exploding above 1e+04, else stable" in text
+    per_step = rnnkit.Sequential([SimpleRNN(3, return_sequences=True), Dense(1)], seed=0, input_shape=(None, 2))
+    y_steps = np.zeros((4, 8, 1))
+    assert "only the last step's loss term" in gradient_flow(per_step, x, y_steps, loss="mse", loss_at="last").summary()
+    assert "only the last step's loss term" not in gradient_flow(per_step, x, y_steps, loss="mse").summary()

@@ -9,6 +9,7 @@ import rnnkit
 from rnnkit.cells import CellGrads, lstm, rnn
 from rnnkit.diagnostics import GradcheckError
 from rnnkit.layers import GRU, Bidirectional, Dense, Embedding, LSTM, SimpleRNN, stacked
+from rnnkit.losses import MeanSquaredError
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(3, 5, 2)).astype(np.float32)
@@ -85,3 +86,23 @@ def test_needs_a_loss_and_keeps_the_helpers_importable():
     from rnnkit.gradcheck import numerical_gradient, relative_error
 
     assert callable(rnnkit.gradcheck) and callable(numerical_gradient) and callable(relative_error)
+
+
+def test_an_interrupted_check_leaves_a_float64_model_exactly_as_it_was(monkeypatch):
+    """A float64 model is checked in place (no copy needed): a weight perturbed by ±eps must be
+    put back even when a forward pass raises (here: on the 4th loss evaluation, as Ctrl-C might)."""
+    model = rnnkit.Sequential([SimpleRNN(3), Dense(1)], seed=0, input_shape=(None, 2), dtype=np.float64)
+    before = {k: v.copy() for k, v in model.params.items()}
+    calls = []
+    real_call = MeanSquaredError.__call__
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # 1: the analytic pass, 2-3: the first entry, 4: the second entry's +eps
+            raise KeyboardInterrupt
+        return real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(MeanSquaredError, "__call__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rnnkit.gradcheck(model, X.astype(np.float64), Y, loss="mse")
+    assert all(np.array_equal(model.params[k], before[k]) for k in before)

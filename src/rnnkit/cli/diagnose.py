@@ -83,6 +83,27 @@ def _task_models(task_name, cells, hidden, length, option, seed, no_clip, batch)
     return task, data, models
 
 
+# The gate whose opening carries the gradient back through time in each gated cell: the LSTM's
+# c_t = f ⊙ c_{t-1} + …, the GRU's h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n.
+MEMORY_GATES = {"f": "forget gate f", "z": "update gate z"}
+
+
+def _untrained_note(flows: dict[str, diagnostics.GradientFlow]) -> str:
+    """What the verdicts of fresh models do not say: untrained gates sit mid-range, so a fresh
+    LSTM or GRU can lose more gradient per step than a fresh tanh RNN (with orthogonal W_h); the
+    gated cells' remedy is that training can open those gates."""
+    means = [f"{name} {MEMORY_GATES[gate]} {mean:.2f}"
+             for name, flow in flows.items() for stats in flow.gates[:1]
+             for gate, (mean, _) in stats.overall().items() if gate in MEMORY_GATES]
+    note = "note: fresh, untrained weights — a verdict describes this initialisation, not what the cell can learn."
+    if means:
+        note += (f" Untrained gates sit mid-range (mean {', '.join(means)}), so the gated memory path keeps "
+                 "only about that share of the gradient per step. LSTM and GRU remedy vanishing gradients "
+                 "because training can open these gates (f, z → 1); a tanh RNN has no such gate. "
+                 "Diagnose a trained run (rnnkit diagnose RUN_FOLDER) to see it.")
+    return note
+
+
 def _jsonable_flow(flow: diagnostics.GradientFlow) -> dict:
     return {
         "loss": flow.loss, "global_norm": flow.global_norm, "params": flow.params,
@@ -121,7 +142,8 @@ def diagnose(
     """Plot ‖∂L/∂h_t‖ against t (log scale) and the gate saturation of a trained run or of fresh
     task models, and say whether the gradient vanishes or explodes through time."""
     path = Path(run_or_task)
-    if path.is_dir():
+    trained = path.is_dir()
+    if trained:
         task, options, hp, meta, model = runs.load_run(path)
         data = task.load(options, seed=hp.seed)
         models = {f"{hp.cell} (trained)": model}
@@ -146,14 +168,19 @@ def diagnose(
     from rnnkit.diagnostics.plots import plot_gate_saturation, plot_gradient_flow
 
     T = x.shape[1]
-    plot_gradient_flow(flows, folder / "gradient_flow.png", f"{task.name}: gradient flow through time (T = {T})")
+    plot_gradient_flow(flows, folder / "gradient_flow.png",
+                       f"{task.name}: gradient flow through time (T = {T}; ratio = first / last read step)")
     plot_gate_saturation({k: f.gates for k, f in flows.items()}, folder / "gate_saturation.png",
                          f"{task.name}: gates (T = {T})")
     text = "\n\n".join(f"== {name} ==\n{flow.summary()}" for name, flow in flows.items())
     if len(flows) > 1:
         rows = [f"{name:<16} ‖∂L/∂h‖ first/last {flow.ratio():.1e}  {flow.states[0].verdict()}"
                 for name, flow in flows.items()]
-        text += "\n\ncomparison:\n" + "\n".join(rows)
+        rule = next(iter(flows.values()))
+        text += (f"\n\ncomparison (first recurrent unit of each model; vanishing below {rule.vanishing:.0e}, "
+                 f"exploding above {rule.exploding:.0e}, else stable):\n" + "\n".join(rows))
+    if not trained:
+        text += "\n\n" + _untrained_note(flows)
     (folder / "summary.txt").write_text(text + "\n", encoding="utf-8")
     runs.write_json(folder / "gradient_flow.json", {k: _jsonable_flow(f) for k, f in flows.items()})
     console = _console()

@@ -6,7 +6,8 @@
     # lstm.W_x             (2, 128)       256     3.1e-10     2.4e-12  ok
     # ...
 
-The check runs on a float64 copy of the model (the model itself is left untouched), so round-off
+The check runs in float64 (on a float64 copy of a float32 model; a float64 model is perturbed in
+place, one entry at a time, and every entry is put back exactly, also on an error), so round-off
 does not hide a wrong derivative: ∂L/∂θ ≈ (L(θ + ε) − L(θ − ε)) / 2ε with ε = 1e-5 is good to
 about 1e-10. The error of a parameter is max |analytic − numeric| over its checked entries,
 divided by the largest magnitude among them (rnnkit.gradcheck's relative_error): scale-free,

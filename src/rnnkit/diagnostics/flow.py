@@ -12,6 +12,9 @@ The norm at step t is the Frobenius norm over the batch and the H units of ∂L/
 the model's (mean) loss on the batch and h_t the state after step t; padded steps count zero.
 For LSTM, ∂L/∂c_t is the total gradient reaching the cell value c_t, through c_{t+1} and through
 h_t = o_t ⊙ tanh(c_t), as the BPTT of rnnkit.cells.lstm defines it.
+The verdict reads the ratio of the norm at the first read step to that at the last read step:
+below `vanishing` (1e-3) "vanishing", above `exploding` (1e3) "exploding", else "stable"; "zero"
+when both are 0, "undefined" when only the last is 0 (the loss enters that unit elsewhere).
 With a loss at every step, ∂L/∂h_t also holds step t's own loss term, so the ratio says little
 about how far gradients travel; ``loss_at="last"`` then differentiates only the last step's term
 (for many-to-one models both are the same).
@@ -27,8 +30,8 @@ import numpy as np
 from rnnkit.diagnostics import _walk
 from rnnkit.diagnostics.gates import GateStats, check_margin, unit_gate_stats
 
-VANISHING = 1e-3  # first/last ratio below this: "vanishing"
-EXPLODING = 1e3  # above this: "exploding"
+VANISHING = 1e-3  # first/last ratio below this: "vanishing" (the summary prints this rule)
+EXPLODING = 1e3  # above this: "exploding"; in between: "stable"
 STATE_NAMES = {"rnn": ("h",), "gru": ("h",), "lstm": ("h", "c")}
 
 
@@ -54,14 +57,20 @@ class StateFlow:
         return first / last
 
     def verdict(self, state: str = "h", vanishing: float = VANISHING, exploding: float = EXPLODING) -> str:
-        """'vanishing', 'exploding', 'stable', 'zero' (none at the first and last read steps) or
-        'non-finite'."""
+        """'vanishing' (ratio < vanishing), 'exploding' (> exploding), 'stable' (in between),
+        'zero' (none at the first and last read steps), 'undefined' (none at the last read step
+        but some at the first: the loss enters elsewhere, so there is no ratio) or 'non-finite'."""
         values = self.norms[state]
         if not np.all(np.isfinite(values)):
             return "non-finite"
         r = self.ratio(state)
         if math.isnan(r):  # finite norms: 0 at both ends
             return "zero"
+        if self.last[state] == 0.0:
+            # Nothing enters where the ratio's denominator is measured (e.g. a Bidirectional layer's
+            # backward reader under loss_at="last": the loss meets it at its first read step). An
+            # infinite ratio here says nothing about growth through time: not "exploding".
+            return "undefined"
         if r < vanishing:
             return "vanishing"
         if r > exploding:
@@ -79,6 +88,10 @@ class StateFlow:
         if verdict == "zero":
             return (f"{head}: zero at {first_t} and at {last_t} — no gradient flows (dead units, saturated "
                     "outputs, or a loss already at its minimum)")
+        if verdict == "undefined":
+            return (f"{head}: zero at {last_t} (its last read step) but {self.first[state]:.1e} at {first_t} — "
+                    f"the loss does not enter at {last_t} (e.g. the backward reader of a Bidirectional layer "
+                    "with loss_at='last'), so there is no first/last ratio")
         return (f"{head}: the gradient at {first_t} is {self.ratio(state):.1e} of the gradient at "
                 f"{last_t} (T = {T}; {self.last[state]:.1e} → {self.first[state]:.1e}): {verdict}")
 
@@ -97,9 +110,10 @@ class GradientFlow:
     vanishing: float = VANISHING
     exploding: float = EXPLODING
     per_step_loss: bool = False  # the differentiated loss has a term at every step
+    last_step_only: bool = False  # an output at every step, but only the last step's term differentiated
 
     def verdicts(self) -> dict[str, str]:
-        """'label:state' -> 'vanishing' | 'exploding' | 'stable' | 'zero' | 'non-finite'."""
+        """'label:state' -> 'vanishing' | 'exploding' | 'stable' | 'zero' | 'undefined' | 'non-finite'."""
         return {f"{s.label}:{k}": s.verdict(k, self.vanishing, self.exploding) for s in self.states for k in s.norms}
 
     @property
@@ -127,11 +141,19 @@ class GradientFlow:
 
     def summary(self) -> str:
         lines = [f"loss {self.loss:.4g}; global gradient norm {self.global_norm:.3g}"]
+        if self.states:  # the rule behind every verdict below: a student should not have to guess it
+            lines.append(f"ratio = ‖∂L/∂state‖ at the first read step / at the last read step (where a "
+                         f"last-step loss enters); vanishing below {self.vanishing:.0e}, exploding above "
+                         f"{self.exploding:.0e}, else stable (a steady decay that stays above "
+                         f"{self.vanishing:.0e} is still called stable)")
         for s in self.states:
             lines.extend(s.describe(k, self.vanishing, self.exploding) for k in s.norms)
         if self.per_step_loss:
             lines.append("note: the loss has a term at every step, so each ‖∂L/∂h_t‖ holds its own step's term "
                          "and the ratio says little about long-range flow; use loss_at='last' (--loss-at last)")
+        if self.last_step_only:
+            lines.append("note: loss_at='last' differentiates only the last step's loss term (the loss shown is "
+                         "the whole loss), so the gradient norms and the clipping scale below are not training's")
         lines.append(self._clipping_line())
         biggest = sorted(self.params.items(), key=lambda kv: -kv[1] if math.isfinite(kv[1]) else -math.inf)
         lines.append("parameter gradient norms: " + ", ".join(f"{k} {v:.2e}" for k, v in biggest))
@@ -184,7 +206,8 @@ def gradient_flow(model, x, y, lengths=None, *, loss=None, loss_at: str = "all",
     return GradientFlow(result.loss, states, params, global_norm,
                         None if compiled is None else compiled.clipnorm,
                         None if compiled is None else compiled.clipvalue,
-                        gates, vanishing, exploding, per_step_loss=np.ndim(result.y) == 3 and loss_at == "all")
+                        gates, vanishing, exploding, per_step_loss=np.ndim(result.y) == 3 and loss_at == "all",
+                        last_step_only=np.ndim(result.y) == 3 and loss_at == "last")
 
 
 def _state_flow(unit: _walk.Unit) -> StateFlow:
