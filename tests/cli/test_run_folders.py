@@ -134,3 +134,18 @@ def test_train_without_task_options_or_epochs_says_so_plainly(tmp_path):
     assert result.exit_code == 0, result.output
     assert "training echo with rnn" in result.stdout and "echo ()" not in result.stdout
     assert "no epoch run" in result.stdout and "best epoch None" not in result.stdout
+
+
+def test_run_json_files_are_standard_json_with_null_for_non_finite_numbers(tmp_path):
+    import numpy as np
+
+    from rnnkit.cli.runs import write_json
+
+    def refuse(constant):  # what jq or JavaScript's JSON.parse do with NaN / Infinity
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    path = tmp_path / "results.json"
+    write_json(path, {"r2": float("nan"), "ratio": np.float32(np.inf), "norms": np.array([1.5, -np.inf]),
+                      "steps": (np.int64(3), 0.25), "name": "x"})
+    assert json.loads(path.read_text(), parse_constant=refuse) == {
+        "r2": None, "ratio": None, "norms": [1.5, None], "steps": [3, 0.25], "name": "x"}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import sys
 import time
@@ -71,9 +72,22 @@ def prepare_folder(folder: Path) -> Path:
 
 
 def write_json(path: Path, obj) -> None:
+    """Atomically; a non-finite number is written as null (standard JSON has no NaN or Infinity,
+    which Python's json would write and jq or JavaScript's JSON.parse reject)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(_finite_or_null(obj), indent=2, default=_jsonable, allow_nan=False) + "\n",
+                   encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _finite_or_null(value):
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def _jsonable(value):
