@@ -316,3 +316,23 @@ def test_an_epochs_logs_are_the_mean_over_its_real_steps_as_evaluate_gives(batch
     logs = model.evaluate(x, y, lengths=lengths)
     for key, value in logs.items():
         assert history.history[key][0] == pytest.approx(value, rel=1e-5), key
+
+
+def test_checkpoint_initial_value_threshold_keeps_a_better_checkpoint_on_resume(tmp_path):
+    # a resumed fit starts its ModelCheckpoint afresh: without the threshold its first epoch would
+    # overwrite the better model saved before the break
+    x = np.random.default_rng(0).normal(size=(32, 6, 2)).astype(np.float32)
+    y = x.sum(axis=(1, 2))[:, None]
+    model = Sequential([SimpleRNN(4), Dense(1)], seed=0)
+    model.compile("sgd", loss="mse", lr=0.0)  # every epoch logs the same loss
+    path = tmp_path / "best.safetensors"
+    loss = model.evaluate(x, y)["loss"]
+    kept = ModelCheckpoint(path, monitor="loss", initial_value_threshold=loss / 2)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[kept])
+    assert not path.exists() and kept.best == loss / 2 and kept.best_epoch is None
+    beaten = ModelCheckpoint(path, monitor="loss", initial_value_threshold=2 * loss)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[beaten])
+    assert path.exists() and beaten.best_epoch == 2
+    for bad in ("0.5", float("nan")):
+        with pytest.raises(ValueError, match="initial_value_threshold must be a number"):
+            ModelCheckpoint(path, initial_value_threshold=bad)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.metrics import LOWER_IS_BETTER
 
 
@@ -88,11 +89,19 @@ class _Monitor(Callback):
 
 
 class ModelCheckpoint(_Monitor):
-    """Save the model to `path` when the monitored value improves (or every epoch)."""
+    """Save the model to `path` when the monitored value improves (or every epoch).
+
+    initial_value_threshold (Keras's name): the value the first save must beat. A resumed run
+    passes the best value its checkpoint was saved at, so that its first epoch does not overwrite
+    a better checkpoint (the callback itself starts afresh with every fit)."""
 
     def __init__(self, path, monitor: str = "val_loss", mode: str = "auto", save_best_only: bool = True,
-                 include_optimizer: bool = True):
+                 include_optimizer: bool = True, initial_value_threshold: float | None = None):
         super().__init__(monitor, mode)
+        if initial_value_threshold is not None:
+            if math.isnan(checks.real("initial_value_threshold", initial_value_threshold)):
+                raise ValueError("initial_value_threshold must be a number, got nan")
+            self.best = float(initial_value_threshold)
         self.path = Path(path)
         self.save_best_only = save_best_only
         self.include_optimizer = include_optimizer
