@@ -76,3 +76,57 @@ def test_a_trained_model_generates_what_it_learned():
     model.fit(ids[:, :-1], ids[:, 1:], epochs=60, batch_size=1, verbose=0)
     out = generate(model, [chars.index("h")], 4, temperature=0)
     assert "".join(chars[i] for i in out) == "ello"
+
+
+def test_pick_draws_by_the_inverse_cdf_of_its_probabilities():
+    """Exact, not statistical: pick returns the first token whose cumulative probability reaches
+    u = 1 − rng.random(), so token v is drawn with probability p_v exactly (and never one with p_v = 0)."""
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        logits = rng.normal(size=(4, V)) * 2
+        logits[rng.random(logits.shape) < 0.2] = -np.inf  # tokens a model rules out
+        logits[:, 0] = np.maximum(logits[:, 0], 0.0)
+        temperature, top_k = float(rng.choice([0.3, 1.0, 2.5])), int(rng.integers(1, V + 1))
+        seed = int(rng.integers(1 << 30))
+        p = probabilities(logits, temperature=temperature, top_k=top_k)
+        u = 1.0 - np.random.default_rng(seed).random((4, 1))  # the draw pick makes from the same seed
+        expected = [np.searchsorted(np.cumsum(row), ui[0]) for row, ui in zip(p, u)]
+        got = pick(logits, temperature=temperature, top_k=top_k, rng=np.random.default_rng(seed))
+        np.testing.assert_array_equal(got, np.minimum(expected, [np.flatnonzero(row).max() for row in p]))
+        assert np.all(p[np.arange(4), got] > 0)
+
+
+def test_a_tiny_temperature_tends_to_greedy_without_overflow():
+    # z / τ overflows to inf for every logit; the shift by the largest logit must come first
+    logits = np.array([[1.0, 3.0, 2.0], [-5.0, -7.0, -6.0]])
+    with np.errstate(invalid="raise"):
+        p = probabilities(logits, temperature=1e-320)
+        np.testing.assert_array_equal(p, [[0, 1, 0], [1, 0, 0]])
+        np.testing.assert_array_equal(pick(logits, temperature=1e-320, rng=0), [1, 0])
+
+
+def test_invalid_sampling_arguments_are_named():
+    model = lm()
+    logits = np.zeros((1, V))
+    for bad in (-1.0, float("nan"), float("inf"), "0.5"):
+        with pytest.raises(ValueError, match="temperature"):
+            generate(model, [1], 3, temperature=bad)  # named before the missing rng
+        with pytest.raises(ValueError, match="temperature"):
+            pick(logits, temperature=bad, rng=0)
+    with pytest.raises(ValueError, match=rf"top_k must be at most the number of tokens \({V}\), got {V + 1}"):
+        pick(logits, top_k=V + 1, rng=0)
+    assert probabilities(logits, top_k=V).min() > 0  # k = V keeps every token
+
+
+def test_prefix_ids_must_be_tokens_the_model_reads():
+    one_hot = lm(embedding=False)
+    for bad in ([-1, 2], [V]):  # a negative id would silently index the last one-hot row
+        with pytest.raises(ValueError, match=rf"prefix ids must lie in 0\.\.{V - 1}"):
+            generate(one_hot, bad, 3, temperature=0)
+    masked = Sequential([Embedding(V, 4, mask_zero=True), LSTM(6, return_sequences=True), Dense(V)], seed=0,
+                        input_shape=(None,))
+    with pytest.raises(ValueError, match="id 0 is padding"):  # stepping would not skip it as forward does
+        generate(masked, [1, 0, 2], 3, temperature=0)
+    wider = Sequential([Embedding(V, 4), LSTM(6, return_sequences=True), Dense(V + 2)], seed=0, input_shape=(None,))
+    with pytest.raises(ValueError, match=rf"predicts {V + 2} tokens but reads {V}"):
+        generate(wider, [1], 3, temperature=0)

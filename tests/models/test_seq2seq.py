@@ -13,6 +13,7 @@ import pytest
 
 import rnnkit
 from rnnkit.gradcheck import numerical_gradient, relative_error
+from rnnkit.layers import AdditiveAttention
 from rnnkit.losses import SparseCategoricalCrossentropy
 from rnnkit.models.seq2seq import EOS, EncoderDecoder
 
@@ -167,3 +168,138 @@ def test_clear_errors():
                    lambda: m.greedy_decode([[0]])):  # 0 is padding, not a token
         with pytest.raises(ValueError, match=r"source ids must lie in 1\.\.5, got 0\.\."):
             decode()
+
+
+def exhaustive_ranking(m, src, max_length, alpha):
+    """Every output up to max_length, scored from the teacher-forced forward pass (not from
+    decode_step): (score, log_prob, tokens, finished), best first. An output of max_length
+    tokens is unfinished (no EOS); shorter ones end in EOS, which counts as a step."""
+    outputs = [list(t) for n in range(max_length + 1) for t in itertools.product(range(3, m.target_vocab), repeat=n)]
+    x, _ = m.pack([src] * len(outputs), outputs)
+    logits, _, _ = m.forward(x)
+    lp = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    ranked = []
+    for row, tokens in zip(lp, outputs):
+        n = len(tokens)
+        log_prob = sum(row[j, v] for j, v in enumerate(tokens)) + (row[n, EOS] if n < max_length else 0.0)
+        steps = n + 1 if n < max_length else n
+        ranked.append((log_prob / steps**alpha, log_prob, tokens, n < max_length))
+    return sorted(ranked, key=lambda h: -h[0])
+
+
+@pytest.mark.parametrize("backend", ["reference", "fast"])
+def test_beam_search_equals_brute_force_enumeration(backend):
+    """With a beam as wide as the search space, the returned list is the exhaustive ranking,
+    unfinished outputs at max_length included; width 1 is greedy decoding."""
+    rng = np.random.default_rng(4)
+    with rnnkit.backend(backend):
+        configs = [("gru", False, 3), ("lstm", True, 3), ("rnn", False, 0)]
+        for seed, (cell, bidirectional, attention) in enumerate(configs):
+            m = model_for(cell, bidirectional, attention, "project" if bidirectional else "concat", layers=1,
+                          seed=seed, max_target_length=3)
+            src = rng.integers(1, 6, size=rng.integers(1, 5)).tolist()
+            for alpha in (0.0, 0.7):
+                ranking = exhaustive_ranking(m, src, 3, alpha)
+                beams = m.beam_search(src, beam_width=len(ranking), length_penalty=alpha)
+                assert [(h.tokens, h.finished) for h in beams] == [(t, f) for _, _, t, f in ranking]
+                np.testing.assert_allclose([h.score for h in beams], [s for s, _, _, _ in ranking], rtol=0, atol=1e-12)
+                np.testing.assert_allclose([h.log_prob for h in beams], [p for _, p, _, _ in ranking],
+                                           rtol=0, atol=1e-12)
+            one, greedy = m.beam_search(src, beam_width=1)[0], m.greedy_decode([src])[0]
+            assert (one.tokens, one.finished, one.score) == (greedy.tokens, greedy.finished, greedy.score)
+
+
+def test_greedy_decoding_a_batch_equals_one_source_at_a_time():
+    """Sources of different lengths decoded together: padding changes neither outputs nor scores."""
+    rng = np.random.default_rng(6)
+    m = model_for("lstm", bidirectional=True, attention=3, bridge="project", scale=1.0, max_target_length=6)
+    sources = [rng.integers(1, 6, size=n).tolist() for n in (5, 1, 3, 2, 4)]
+    for src, h in zip(sources, m.greedy_decode(sources)):
+        alone = m.greedy_decode([src])[0]
+        assert (h.tokens, h.finished) == (alone.tokens, alone.finished)
+        assert h.log_prob == pytest.approx(alone.log_prob, abs=1e-12)
+        np.testing.assert_allclose(h.attention, alone.attention, rtol=0, atol=1e-12)
+
+
+def test_attention_ignores_padded_source_steps_exactly():
+    """Keys past a source's length get weight exactly 0 and gradient exactly 0, and whatever they
+    hold does not change the context."""
+    rng = np.random.default_rng(8)
+    att = AdditiveAttention(4, dtype=np.float64)
+    att.build((2, 3), rng)
+    for p in att.params.values():
+        p[...] = rng.uniform(-1.5, 1.5, size=p.shape)
+    query, keys, lengths = rng.normal(size=(3, 4, 2)), rng.normal(size=(3, 5, 3)), np.array([5, 2, 1])
+    padded = np.arange(5)[None, :] >= lengths[:, None]
+    (context, weights), cache = att.forward(query, keys, key_lengths=lengths)
+    assert np.all(weights.transpose(0, 2, 1)[padded] == 0)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=0, atol=1e-15)
+    d_query, d_keys = att.backward(rng.normal(size=context.shape), cache).dx
+    assert np.all(d_keys[padded] == 0) and np.any(d_keys[~padded] != 0)
+    other = keys.copy()
+    other[padded] = 100 * rng.normal(size=other[padded].shape)
+    np.testing.assert_array_equal(att.forward(query, other, key_lengths=lengths)[0][0], context)
+    for bad in ([0, 2, 1], [6, 2, 1], [5, 2]):  # a row of no keys would be NaN; too long reads nothing
+        with pytest.raises(ValueError, match="lengths"):
+            att.forward(query, keys, key_lengths=np.array(bad))
+
+
+def test_sources_must_be_a_list_of_id_sequences():
+    m = model_for()
+    # a flat list is one source, not three of one token each: a silent misreading before
+    for decode in (lambda: m.greedy_decode([1, 2, 3]), lambda: m.greedy_decode(np.array([1, 2, 3])),
+                   lambda: m.beam_search([[1, 2], [3, 4]]), lambda: m.pack([1, 2], [[3], [4]])):
+        with pytest.raises(ValueError, match=r"one sequence of ids.*\[source\]"):
+            decode()
+    with pytest.raises(ValueError, match="integer ids"):
+        m.greedy_decode(np.array([[1.5, 2.0]]))  # would be truncated to 1
+    np.testing.assert_array_equal(m.greedy_decode(np.array([[1.0, 2.0]]))[0].tokens,
+                                  m.greedy_decode([[1, 2]])[0].tokens)
+
+
+def reference_beam_search(m, src, width, alpha, max_length):
+    """The search beam_search documents, written out plainly and scored from the teacher-forced
+    forward pass: every step extends each live output by every token, looks at the 2·width best,
+    sets those ending in EOS aside and keeps `width` others; no early stop; the greedy output
+    joins the candidates."""
+    live, candidates = [([], 0.0)], []
+    for t in range(max_length):
+        x, _ = m.pack([src] * len(live), [tokens for tokens, _ in live])
+        logits, _, _ = m.forward(x)
+        lp = logits[:, t] - np.log(np.exp(logits[:, t]).sum(axis=-1, keepdims=True))  # (live, V)
+        total = np.array([p for _, p in live])[:, None] + lp
+        total[:, :EOS] = -np.inf
+        kept = []
+        for flat in np.argsort(-total, axis=None, kind="stable")[: 2 * width]:
+            i, v = divmod(int(flat), m.target_vocab)
+            if v == EOS:
+                candidates.append((total[i, v] / (t + 1) ** alpha, live[i][0], True))
+            else:
+                kept.append((live[i][0] + [v], total[i, v]))
+                if len(kept) == width:
+                    break
+        live = kept
+    candidates += [(p / max_length**alpha, tokens, False) for tokens, p in live]
+    greedy = m.greedy_decode([src], max_length=max_length, length_penalty=alpha)[0]
+    candidates.append((greedy.score, greedy.tokens, greedy.finished))
+    best = {}
+    for score, tokens, finished in candidates:
+        key = (tuple(tokens), finished)
+        best[key] = max(best.get(key, -np.inf), score)
+    return sorted(((s, list(k[0]), k[1]) for k, s in best.items()), key=lambda h: -h[0])[:width]
+
+
+def test_narrow_beams_equal_the_documented_search():
+    """At widths far below the search space (where stopping early matters), beam_search returns
+    what the plain documented search returns."""
+    rng = np.random.default_rng(9)
+    for seed in range(8):
+        m = model_for(["gru", "lstm", "rnn"][seed % 3], attention=3 * (seed % 2), layers=1, seed=seed,
+                      max_target_length=5)
+        m.params["output.b"][EOS] += 1.5  # outputs that end early fill the finished list: the stop test runs
+        src = rng.integers(1, 6, size=rng.integers(1, 5)).tolist()
+        for width, alpha in itertools.product((1, 2, 3), (0.0, 0.7)):
+            expected = reference_beam_search(m, src, width, alpha, 5)
+            beams = m.beam_search(src, beam_width=width, length_penalty=alpha)
+            assert [(h.tokens, h.finished) for h in beams] == [(t, f) for _, t, f in expected], (seed, width, alpha)
+            np.testing.assert_allclose([h.score for h in beams], [s for s, _, _ in expected], rtol=0, atol=1e-12)

@@ -88,6 +88,9 @@ def test_layers_that_need_the_whole_sequence_refuse_to_step():
     bi = Sequential([Bidirectional(SimpleRNN(H)), Dense(2)], seed=0, input_shape=(None, F))
     with pytest.raises(ValueError, match="Bidirectional.*cannot be run step by step"):
         bi.step(np.zeros((B, F)))
+    deep_bi = Sequential([stacked("gru", H, 2, bidirectional=True), Dense(2)], seed=0, input_shape=(None, F))
+    with pytest.raises(ValueError, match="Bidirectional.*cannot be run step by step"):
+        deep_bi.step(np.zeros((B, F)))
     backwards = Sequential([SimpleRNN(H, go_backwards=True)], seed=0, input_shape=(None, F))
     with pytest.raises(ValueError, match="go_backwards.*cannot be run step by step"):
         backwards.step(np.zeros((B, F)))

@@ -68,7 +68,13 @@ class AdditiveAttention(Layer):
         u = np.tanh(qp[:, :, None, :] + kp[:, None, :, :])  # (B, T, S, A)
         scores = u @ p["v"]  # (B, T, S)
         if key_lengths is not None:
-            real = np.arange(S)[None, :] < np.asarray(key_lengths)[:, None]  # (B, S)
+            key_lengths = np.asarray(key_lengths)
+            # a row with no real key would be all −∞ (NaN weights); one past S would mask nothing
+            if (key_lengths.shape != (B,) or not np.issubdtype(key_lengths.dtype, np.integer)
+                    or (B and (key_lengths.min() < 1 or key_lengths.max() > S))):
+                raise ValueError(f"key_lengths must hold B = {B} integer lengths in 1..S = 1..{S}, "
+                                 f"got {key_lengths.tolist()!r}")
+            real = np.arange(S)[None, :] < key_lengths[:, None]  # (B, S)
             scores = np.where(real[:, None, :], scores, -np.inf)
         scores = scores - scores.max(axis=-1, keepdims=True)
         weights = np.exp(scores)

@@ -75,8 +75,21 @@ def _lengths_from_padding(ids: np.ndarray, what: str) -> np.ndarray:
     return n.astype(np.int64)
 
 
+def _as_ids(a, what: str) -> np.ndarray:
+    """a as int64 ids; a ValueError rather than truncating a non-integer value."""
+    a = np.asarray(a)
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        if not (np.issubdtype(a.dtype, np.number) and np.all(np.mod(a, 1) == 0)):
+            raise ValueError(f"{what} must hold integer ids, got {a.dtype} values")
+    return a.astype(np.int64)
+
+
 def _pad(seqs, what: str, least: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    seqs = [np.asarray(s, dtype=np.int64).reshape(-1) for s in seqs]
+    seqs = [_as_ids(s, f"every {what}") for s in seqs]
+    if any(s.ndim != 1 for s in seqs):
+        # flattening would read a flat list [1, 2, 3] as three one-token sequences
+        raise ValueError(f"every {what} must be one sequence of ids, and {what}s a list of them "
+                         f"(for a single {what}, write [{what}])")
     if not seqs:
         raise ValueError(f"no {what} given")
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
@@ -301,7 +314,8 @@ class EncoderDecoder(Model):
     def encode(self, sources) -> _Encoded:
         """Run the encoder over id sequences (a list, or padded (B, S) with 0 as padding)."""
         if isinstance(sources, np.ndarray) and sources.ndim == 2:
-            src, src_len = sources.astype(np.int64), _lengths_from_padding(sources, "source")
+            src = _as_ids(sources, "sources")
+            src_len = _lengths_from_padding(src, "source")
         else:
             src, src_len = _pad(sources, "source")
         _check_ids(src, src_len, 1, self.source_vocab, "source")
