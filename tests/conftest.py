@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 _skipped_torch_tests: list[str] = []
@@ -15,8 +17,20 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_configure(config):
+    if config.getoption("--require-torch") and importlib.util.find_spec("torch") is None:
+        raise pytest.UsageError("--require-torch: PyTorch is not installed (pip install torch==2.13.0)")
+
+
 def pytest_runtest_logreport(report):
     if report.skipped and "torch" in report.keywords:
+        _skipped_torch_tests.append(report.nodeid)
+
+
+def pytest_collectreport(report):
+    # a module that skips itself at import (pytest.importorskip("torch") at the top) is skipped
+    # while being collected: no test report carries the 'torch' keyword then
+    if report.skipped and "torch" in str(report.longrepr).lower():
         _skipped_torch_tests.append(report.nodeid)
 
 
