@@ -303,3 +303,21 @@ def test_narrow_beams_equal_the_documented_search():
             beams = m.beam_search(src, beam_width=width, length_penalty=alpha)
             assert [(h.tokens, h.finished) for h in beams] == [(t, f) for _, t, f in expected], (seed, width, alpha)
             np.testing.assert_allclose([h.score for h in beams], [s for s, _, _ in expected], rtol=0, atol=1e-12)
+
+
+def test_an_unbuilt_model_says_so_whatever_is_called():
+    m = EncoderDecoder(6, 7)
+    for call in (lambda: m.log_prob([[1, 2]], [[3]]), lambda: m.greedy_decode([[1, 2]]),
+                 lambda: m.beam_search([1, 2]), lambda: m.forward(np.ones((1, 2, 2), np.int64)), m.summary):
+        with pytest.raises(RuntimeError, match="EncoderDecoder is not built yet"):
+            call()
+
+
+@pytest.mark.parametrize("bad, message", [(-1, "must be >= 0"), (float("nan"), "must be >= 0"),
+                                          ("0.5", "must be a number")])
+def test_length_penalty_is_checked_by_greedy_decoding_as_by_beam_search(bad, message):
+    m = model_for()
+    for decode in (lambda: m.greedy_decode([[1, 2]], length_penalty=bad),
+                   lambda: m.beam_search([1, 2], length_penalty=bad)):
+        with pytest.raises(ValueError, match=f"length_penalty {message}"):
+            decode()

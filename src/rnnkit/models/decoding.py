@@ -42,6 +42,12 @@ def score(log_prob: float, steps: int, length_penalty: float) -> float:
     return log_prob / steps**length_penalty if length_penalty else log_prob
 
 
+def checked_length_penalty(length_penalty) -> float:
+    if not 0 <= checks.real("length_penalty", length_penalty) < float("inf"):
+        raise ValueError(f"length_penalty must be >= 0, got {length_penalty!r}")
+    return float(length_penalty)
+
+
 def checked_max_length(model, max_length) -> int:
     max_length = model.max_target_length if max_length is None else max_length
     checks.integer("max_length", max_length)
@@ -51,9 +57,8 @@ def checked_max_length(model, max_length) -> int:
 def greedy_decode(model, sources, *, max_length: int | None = None,
                   length_penalty: float = 0.0) -> list[Hypothesis]:
     """The most likely token at every step, for each source (a batch decoded together)."""
-    if not model.built:
-        raise RuntimeError("the model is not built yet")
     max_length = checked_max_length(model, max_length)
+    length_penalty = checked_length_penalty(length_penalty)
     enc = model.encode(sources)
     B = len(enc.lengths)
     state, tokens = enc.state, np.full(B, BOS, dtype=np.int64)
@@ -93,8 +98,7 @@ def beam_search(model, source, *, beam_width: int = 5, length_penalty: float = 0
     returned never scores below greedy decoding (plain beam search does not promise that).
     """
     checks.integer("beam_width", beam_width)
-    if length_penalty < 0:
-        raise ValueError(f"length_penalty must be >= 0, got {length_penalty!r}")
+    length_penalty = checked_length_penalty(length_penalty)
     max_length = checked_max_length(model, max_length)
     k, V = int(beam_width), model.target_vocab
     greedy = greedy_decode(model, [source], max_length=max_length, length_penalty=length_penalty)[0]

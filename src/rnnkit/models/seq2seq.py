@@ -261,7 +261,12 @@ class EncoderDecoder(Model):
         return d_finals
 
     # -- the model protocol ----------------------------------------------------------------------
+    def _require_built(self) -> None:
+        if not self.built:
+            raise RuntimeError("the EncoderDecoder is not built yet: call build(), or fit it")
+
     def forward(self, x, lengths=None, training: bool = False, rng=None):
+        self._require_built()
         if lengths is not None:
             raise ValueError("an EncoderDecoder reads the lengths from the padding (id 0) of x; pass lengths=None")
         T = np.shape(x)[1]
@@ -313,6 +318,7 @@ class EncoderDecoder(Model):
     # -- decoding ------------------------------------------------------------------------------
     def encode(self, sources) -> _Encoded:
         """Run the encoder over id sequences (a list, or padded (B, S) with 0 as padding)."""
+        self._require_built()
         if isinstance(sources, np.ndarray) and sources.ndim == 2:
             src = _as_ids(sources, "sources")
             src_len = _lengths_from_padding(src, "source")
@@ -372,8 +378,7 @@ class EncoderDecoder(Model):
         return cls(**config, seed=seed)
 
     def summary(self, print_fn=print) -> str:
-        if not self.built:
-            raise RuntimeError("the model is not built yet")
+        self._require_built()
         rows = [("Part (type)", "Params", "Formula")]
         for name, layer in self.parts().items():
             kind = getattr(layer, "display_name", layer.kind)
