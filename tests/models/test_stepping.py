@@ -96,3 +96,13 @@ def test_layers_that_need_the_whole_sequence_refuse_to_step():
         backwards.step(np.zeros((B, F)))
     with pytest.raises(ValueError, match="one entry per layer"):
         bi.step(np.zeros((B, F)), [None])
+
+
+def test_stepping_refuses_the_padding_id_of_a_mask_zero_embedding():
+    # forward keeps a sequence's state over its padding; a step would run the state over id 0
+    model = Sequential([Embedding(5, 3, mask_zero=True), SimpleRNN(4), Dense(2)], input_shape=(None,), seed=0)
+    y, _ = model.step(np.array([1, 2]))
+    assert y.shape == (2, 2)
+    with pytest.raises(ValueError, match=r"x_t: id 0 is padding for this Embedding \(mask_zero=True\)"):
+        model.step(np.array([1, 0]))
+    Sequential([Embedding(5, 3), SimpleRNN(4)], input_shape=(None,), seed=0).step(np.array([0, 1]))  # a token there

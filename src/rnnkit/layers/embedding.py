@@ -55,8 +55,12 @@ class Embedding(Layer):
         return self.params["E"][ids], ids
 
     def step(self, x_t, state=None):
-        """One time step: ids x_t (B,) -> (vectors (B, D), None)."""
+        """One time step: ids x_t (B,) -> (vectors (B, D), None). With mask_zero, id 0 is refused:
+        forward skips padded steps, keeping each sequence's state, which one step cannot do."""
         ids = self._ids(np.asarray(x_t).reshape(-1, 1))[:, 0]
+        if self.mask_zero and np.any(ids == 0):
+            raise ValueError("x_t: id 0 is padding for this Embedding (mask_zero=True), not a token; step "
+                             "each sequence through its real ids only")
         return self.params["E"][ids], None
 
     def backward(self, dy, cache) -> Gradients:
