@@ -321,3 +321,12 @@ def test_length_penalty_is_checked_by_greedy_decoding_as_by_beam_search(bad, mes
                    lambda: m.beam_search([1, 2], length_penalty=bad)):
         with pytest.raises(ValueError, match=f"length_penalty {message}"):
             decode()
+
+
+def test_an_int_seed_is_one_stream_for_encoder_and_decoder():
+    # handed on as an int, encoder and decoder each started the same stream (the same dropout masks)
+    m = model_for(layers=3, dropout=0.5)
+    x, _ = m.pack(SOURCES, TARGETS)
+    by_seed, _, _ = m.forward(x, training=True, rng=5)
+    by_generator, _, _ = m.forward(x, training=True, rng=np.random.default_rng(5))
+    assert np.array_equal(by_seed, by_generator)

@@ -42,6 +42,7 @@ import numpy as np
 from rnnkit import _checks as checks
 from rnnkit.grad_mode import no_grad
 from rnnkit.layers.attention import AdditiveAttention
+from rnnkit.layers.base import as_generator
 from rnnkit.layers.cell_spec import CellSpec
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.embedding import Embedding
@@ -270,6 +271,8 @@ class EncoderDecoder(Model):
         if lengths is not None:
             raise ValueError("an EncoderDecoder reads the lengths from the padding (id 0) of x; pass lengths=None")
         T = np.shape(x)[1]
+        if rng is not None:  # one stream for encoder and decoder: an int seed each would repeat the masks
+            rng = as_generator(rng)
         src, dec_in, src_len, tgt_len = self._unpack(x)
         emb_s, c_src = self.source_embedding.forward(src)
         (keys, *finals), c_enc = self.encoder.forward(emb_s, lengths=src_len, training=training, rng=rng)

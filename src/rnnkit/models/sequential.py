@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from rnnkit.layers import Layer, deserialize, serialize
+from rnnkit.layers.base import as_generator
 from rnnkit.models import stepping
 from rnnkit.models.base import Model
 
@@ -80,6 +81,8 @@ class Sequential(Model):
         return shapes
 
     def forward(self, x, lengths=None, training: bool = False, rng=None):
+        if rng is not None:  # one stream for all layers: an int seed per layer would repeat the same masks
+            rng = as_generator(rng)
         caches = []
         for layer in self.layers:
             next_lengths = layer.output_lengths(x, lengths)
