@@ -34,6 +34,16 @@ def test_split_is_stratified_and_disjoint(data):
     assert all(abs(n - 100) <= 1 for n in strata.values())
 
 
+def test_no_test_input_is_a_training_input_whatever_the_split_seed():
+    # "Great phone." and "Great Phone." are one model input: before the split grouped by tokens,
+    # split seed 2 put 9 test sentences whose tokens were those of a training sentence
+    for seed in (1, 2, 3):
+        d = sentiment.load(seed=seed)
+        train = {tuple(sentiment.tokenize(s)) for s in d.train.sentences}
+        assert not [s for s in d.test.sentences if tuple(sentiment.tokenize(s)) in train], seed
+        assert abs(len(d.test.sentences) - 600) <= 10  # the stratified sizes move by a few lines at most
+
+
 def test_vocabulary_fitted_on_training_sentences_only(data):
     assert data.vocabulary[:2] == ("<pad>", "<oov>") and len(data.vocabulary) <= 10000
     train_words = {w for s in data.train.sentences for w in sentiment.tokenize(s)}

@@ -3,7 +3,9 @@
 Data: UCI Sentiment Labelled Sentences (imdb, amazon, yelp; 3,000 sentences, balanced) through
 ``rnnkit.datasets.sentiment``: 20 % held out as the test set (stratified by source and label,
 repeated sentences kept on one side; U+0085 inside imdb lines handled there), 10 % of the rest
-for validation. The vocabulary is fitted on the training sentences only.
+for validation. The vocabulary is fitted on the 2,400 sentences outside the test set (training and
+validation: 299 words that only validation sentences hold get ids, with embeddings that training
+never updates), never on test sentences, whose unseen words are out-of-vocabulary.
 Model: Embedding(num_words, D, mask_zero) -> dropout -> LSTM -> dropout -> Dense(1), binary
 cross-entropy; AdamW with weight decay. The data set is small, so the model overfits within a
 few epochs: the checkpoint with the lowest validation loss is kept.
