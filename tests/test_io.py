@@ -180,6 +180,60 @@ def test_newer_format_version_is_refused(tmp_path):
         load_file(path)
 
 
+def _record_file(path, record_fields: dict | str, arrays=None) -> None:
+    """A safetensors file whose rnnkit record is `record_fields` with a valid checksum (or raw text)."""
+    arrays = {"w": np.ones(3)} if arrays is None else arrays
+    if isinstance(record_fields, dict):
+        record = {"rnnkit_version": "0.0.1", "metadata": {}, **record_fields}
+        record["sha256"] = model_io._checksum(record, arrays)
+        record_fields = json.dumps(record)
+    safetensors.numpy.save_file(arrays, path, metadata={"rnnkit": record_fields})
+
+
+@pytest.mark.parametrize("version", [0, -1, True], ids=["zero", "negative", "bool"])
+def test_a_format_version_that_never_existed_is_refused(tmp_path, version):
+    path = tmp_path / "model.safetensors"
+    _record_file(path, {"format_version": version})
+    with pytest.raises(ModelFileError, match="corrupted"):
+        load_file(path)
+
+
+def test_absurdly_nested_metadata_is_corruption_not_a_recursion_error(tmp_path):
+    path = tmp_path / "model.safetensors"
+    _record_file(path, "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelFileError, match="corrupted"):
+        load_file(path)
+
+
+def test_a_path_with_a_nul_byte_is_a_model_file_error(tmp_path):
+    with pytest.raises(ModelFileError, match="cannot read model file"):
+        load_file(str(tmp_path / "a\0b.safetensors"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    """Reading a FIFO (or a device like /dev/zero) would block forever (or read until memory runs
+    out); a subprocess keeps a regression from hanging the suite."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "model.safetensors"
+    os.mkfifo(fifo)
+    code = ("import sys; from rnnkit.io import load_file, ModelFileError\n"
+            "try: load_file(sys.argv[1])\n"
+            "except ModelFileError as e: print(e)")
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("load_file blocked on a FIFO")
+    assert done.stdout.strip() == f"{fifo}: cannot read model file: not a regular file", done.stderr
+
+
+def test_a_directory_is_a_model_file_error(tmp_path):
+    with pytest.raises(ModelFileError, match=re.escape(f"{tmp_path}: cannot read model file: Is a directory")):
+        load_file(tmp_path)
+
+
 # ---------------------------------------------------------------- atomic writes
 
 
@@ -225,6 +279,63 @@ def test_crash_leaves_previous_file_intact(model_file, monkeypatch, crash):
     assert model_file.read_bytes() == before
     assert os.listdir(model_file.parent) == ["model.safetensors"]
     _assert_same(load_file(model_file)[0], _tensors())
+
+
+def test_data_is_fsynced_before_the_rename_and_the_folder_after(model_file, monkeypatch):
+    """Power-loss safety needs both: the data on disk before the rename, the rename itself after."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync folder" if os.path.isdir(os.readlink(f"/proc/self/fd/{fd}")) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append("replace")
+        real_replace(src, dst)
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc to tell a folder's descriptor from a file's")
+    monkeypatch.setattr(model_io.os, "fsync", fsync)
+    monkeypatch.setattr(model_io.os, "replace", replace)
+    save_file(model_file, _tensors(1), {})
+    assert events == ["fsync file", "replace", "fsync folder"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX only")
+@pytest.mark.parametrize("moment", ["write", "fsync", "replace"])
+def test_a_process_killed_mid_save_leaves_the_previous_file(model_file, moment):
+    """SIGKILL (no clean-up runs) at each step of a save; the old file survives whole and the
+    next save still works beside the stray temporary file."""
+    import subprocess
+    import sys
+
+    code = f"""
+import os, signal, numpy as np
+from rnnkit import io
+die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+if {moment!r} == "write":
+    real_open = open
+    class Half:
+        def __init__(self, f): self.f = f
+        def __enter__(self): return self
+        def __exit__(self, *e): self.f.close()
+        def write(self, data): self.f.write(data[: len(data) // 2]); self.f.flush(); die()
+    io.open = lambda *a: Half(real_open(*a))
+elif {moment!r} == "fsync":
+    io.os.fsync = die
+else:
+    io.os.replace = die
+io.save_file({str(model_file)!r}, {{"w": np.ones(100_000)}}, {{"v": 2}})
+"""
+    before = model_file.read_bytes()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    assert model_file.read_bytes() == before
+    _assert_same(load_file(model_file)[0], _tensors())
+    save_file(model_file, _tensors(1), {"v": 3})
+    assert load_file(model_file)[1] == {"v": 3}
+    assert "model.safetensors" in os.listdir(model_file.parent)
 
 
 def test_unwritable_destination_names_the_path(tmp_path):

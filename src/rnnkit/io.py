@@ -16,10 +16,12 @@ Nothing is ever pickled.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -109,11 +111,13 @@ def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str,
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = _read_regular_file(path)
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such model file") from None
     except OSError as error:
         raise ModelFileError(f"{path}: cannot read model file: {error.strerror or error}") from None
+    except ValueError as error:  # e.g. a NUL byte in the path
+        raise ModelFileError(f"{path!r}: cannot read model file: {error}") from None
 
     try:
         raw = safetensors.numpy.load(data)  # validates header, offsets and length (truncation)
@@ -132,9 +136,9 @@ def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str,
         version = record["format_version"]
         expected = record.pop("sha256")
         metadata = record["metadata"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # Recursion: absurdly nested JSON
         raise ModelFileError(f"{path}: model file is corrupted (unreadable rnnkit metadata)") from None
-    if not isinstance(version, int) or not isinstance(metadata, dict):
+    if type(version) is not int or version < 1 or not isinstance(metadata, dict):  # no format before 1; not bool
         raise ModelFileError(f"{path}: model file is corrupted (unreadable rnnkit metadata)")
     if version > FORMAT_VERSION:
         raise ModelFileError(
@@ -144,6 +148,24 @@ def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str,
     if _checksum(record, arrays) != expected:
         raise ModelFileError(f"{path}: model file is corrupted (checksum mismatch)")
     return arrays, metadata
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The whole of a regular file. Anything else is refused before reading: a FIFO would block
+    forever and a device such as /dev/zero would be read until memory runs out."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError("not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with open(fd, "rb", closefd=False) as file:
+            return file.read()
+    finally:
+        os.close(fd)
 
 
 def check_tensors(

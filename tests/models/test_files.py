@@ -129,6 +129,123 @@ def test_a_checksummed_file_with_damaged_metadata_is_a_model_file_error(tmp_path
         rnnkit.load(tmp_path / "bad.safetensors")
 
 
+def _resave(tmp_path, damage_meta=None, damage_tensors=None):
+    """A file with a valid checksum over damaged contents (what a buggy writer or a hand edit gives)."""
+    from rnnkit import io
+
+    x, y, lengths = toy_data(n=8)
+    model = classifier()
+    model.fit(x, y, lengths=lengths, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    tensors, meta = io.load_file(tmp_path / "m.safetensors")
+    if damage_meta:
+        damage_meta(meta)
+    if damage_tensors:
+        damage_tensors(tensors)
+    io.save_file(tmp_path / "bad.safetensors", tensors, meta)
+    return tmp_path / "bad.safetensors"
+
+
+@pytest.mark.parametrize("damage", [
+    lambda meta: meta.update(seed=None),  # would silently draw a fresh seed: resuming no longer exact
+    lambda meta: meta.update(seed=1.5),
+    lambda meta: meta.update(epochs_trained=1.7),  # was truncated to 1
+    lambda meta: meta.update(epochs_trained=-1),
+    lambda meta: meta["model"].update(input_shape=[[1], 2]),
+    lambda meta: meta["history"]["history"].update(loss="abc"),
+    lambda meta: meta["history"].update(epochs=["a"]),
+    lambda meta: meta.update(optimizer_state="yes"),
+], ids=["seed-null", "seed-float", "epochs-float", "epochs-negative", "input-shape", "history-values",
+        "history-epochs", "optimizer-state-flag"])
+def test_metadata_of_the_wrong_type_is_refused_not_taken_on_trust(tmp_path, damage):
+    with pytest.raises(ModelFileError, match="model metadata that rnnkit cannot read"):
+        rnnkit.load(_resave(tmp_path, damage))
+
+
+def _slot(tensors, slot):
+    return next(k for k in sorted(tensors) if k.endswith(f"/{slot}"))
+
+
+@pytest.mark.parametrize(("damage_meta", "damage_tensors", "message"), [
+    (None, lambda t: t.pop("optimizer/iterations"), "lacks"),
+    (None, lambda t: t.update({"optimizer/state/nope/zzz": np.zeros(2)}), "unexpected entry"),
+    (None, lambda t: t.update({_slot(t, "exp_avg"): t[_slot(t, "exp_avg")].astype(np.float64)}), "float64"),
+    (None, lambda t: t.update({_slot(t, "exp_avg"): np.zeros(7, np.float32)}), r"shape \(7,\)"),
+    (None, lambda t: t.update({"optimizer/state/ghost/exp_avg": np.zeros(2, np.float32),
+                               "optimizer/state/ghost/exp_avg_sq": np.zeros(2, np.float32),
+                               "optimizer/state/ghost/step": np.array(1)}), "not a parameter"),
+    (lambda m: m.update(optimizer_state=False), None, "saved without optimizer state"),
+], ids=["missing-iterations", "unknown-entry", "slot-dtype", "slot-shape", "unknown-param", "state-not-declared"])
+def test_damaged_optimizer_state_is_a_model_file_error_at_load(tmp_path, damage_meta, damage_tensors, message):
+    """Not a bare ValueError, nor a model that loads and then fails (or trains in float64) at fit."""
+    path = _resave(tmp_path, damage_meta, damage_tensors)
+    with pytest.raises(ModelFileError, match=message) as caught:
+        rnnkit.load(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_tensor_outside_params_and_optimizer_is_refused(tmp_path):
+    path = _resave(tmp_path, damage_tensors=lambda t: t.update(stray=np.zeros(1)))
+    with pytest.raises(ModelFileError, match="unexpected tensor 'stray'"):
+        rnnkit.load(path)
+
+
+def test_an_architecture_too_large_for_memory_is_a_model_file_error(tmp_path, monkeypatch):
+    path = _resave(tmp_path)
+
+    def build(self, input_shape):
+        raise MemoryError("Unable to allocate 300 GiB")
+
+    monkeypatch.setattr(Sequential, "build", build)
+    with pytest.raises(ModelFileError, match="too large to build in memory"):
+        rnnkit.load(path)
+
+
+class _MeanOfSteps(rnnkit.Model):
+    """A Model subclass as in examples/custom_model.py: no get_config, so rnnkit.load cannot rebuild it."""
+
+    kind = "MeanOfSteps"
+
+    def __init__(self, seed=0):
+        super().__init__(seed=seed)
+        self.head = Dense(3)
+
+    def build(self, input_shape):
+        self.input_shape = tuple(input_shape)
+        self.head.build((input_shape[-1],), np.random.default_rng(self.seed))
+
+    @property
+    def params(self):
+        return {f"head.{k}": v for k, v in self.head.params.items()}
+
+    def output_lengths(self, x, lengths):
+        return None
+
+    def forward(self, x, lengths=None, training=False, rng=None):
+        logits, cache = self.head.forward(x.mean(axis=1))
+        return logits, None, (cache, x.shape)
+
+    def backward(self, dy, cache):
+        return {f"head.{k}": v for k, v in self.head.backward(dy, cache[0]).params.items()}
+
+
+def test_a_custom_model_saves_its_weights_and_load_says_how_to_read_them(tmp_path):
+    x, y, lengths = toy_data(n=16)
+    model = _MeanOfSteps(seed=1)
+    model.compile("adam", loss="sparse_categorical_crossentropy", lr=0.05)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    path = tmp_path / "custom.safetensors"
+    model.save(path)  # was a bare NotImplementedError (and so was every ModelCheckpoint of such a model)
+
+    again = _MeanOfSteps(seed=2)
+    again.load_weights(path)
+    for k, v in model.params.items():
+        assert v.tobytes() == again.params[k].tobytes(), k
+    np.testing.assert_array_equal(model.predict(x), again.predict(x))
+    with pytest.raises(ModelFileError, match="type 'MeanOfSteps', which rnnkit.load cannot rebuild .*load_weights"):
+        rnnkit.load(path)
+
+
 def test_a_plain_callable_lr_trains_and_only_saving_refuses(tmp_path):
     x, y, lengths = toy_data()
     model = Sequential([LSTM(4), Dense(3)], seed=0)

@@ -35,9 +35,13 @@ def save_model(model, path: str | os.PathLike, *, include_optimizer: bool = True
     with_optimizer = include_optimizer and model.compiled is not None
     if with_optimizer:
         tensors.update({f"optimizer/{k}": v for k, v in model.compiled.optimizer.state_dict().items()})
+    try:
+        config = model.get_config()
+    except NotImplementedError:  # a Model subclass without get_config: its weights are still saved
+        config = None
     metadata = {
         "format": FORMAT,
-        "model": {"type": model.kind, "config": model.get_config(),
+        "model": {"type": model.kind, "config": config,
                   "input_shape": list(model.input_shape)},
         "seed": model.seed,
         "epochs_trained": model.epochs_trained,
@@ -49,9 +53,12 @@ def save_model(model, path: str | os.PathLike, *, include_optimizer: bool = True
     io.save_file(path, tensors, metadata)
 
 
-def _split(tensors: dict[str, np.ndarray]):
+def _split(tensors: dict[str, np.ndarray], path):
     params = {k[len("params/") :]: v for k, v in tensors.items() if k.startswith("params/")}
     opt = {k[len("optimizer/") :]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+    for name in sorted(tensors):
+        if not name.startswith(("params/", "optimizer/")):
+            raise io.ModelFileError(f"model file {os.fspath(path)!r} has unexpected tensor {name!r}")
     return params, opt
 
 
@@ -78,16 +85,65 @@ def _metadata_errors(path):
 def _require_model(meta: dict, path) -> None:
     if meta.get("format") != FORMAT:
         raise io.ModelFileError(f"{os.fspath(path)!r} is an rnnkit file but not a saved model")
+    with _metadata_errors(path):
+        _check_metadata(meta)
+
+
+def _is_int(value, least: int) -> bool:
+    return type(value) is int and value >= least
+
+
+def _check_metadata(meta: dict) -> None:
+    """The fields that load() would otherwise take on trust (a None seed would silently draw a
+    fresh one, a float epoch count would be truncated); the architecture is checked by building it."""
+    model = meta["model"]
+    if not isinstance(model, dict) or not isinstance(model["type"], str):
+        raise TypeError("'model' must be an object with a string 'type'")
+    shape = model["input_shape"]
+    if not isinstance(shape, list) or not all(d is None or _is_int(d, 1) for d in shape):
+        raise ValueError(f"input_shape must be a list of positive integers or nulls, got {shape!r}")
+    for key in ("seed", "epochs_trained"):
+        if not _is_int(meta[key], 0):
+            raise ValueError(f"{key} must be an integer >= 0, got {meta[key]!r}")
+    if not isinstance(meta.get("optimizer_state", False), bool):
+        raise TypeError(f"optimizer_state must be true or false, got {meta['optimizer_state']!r}")
+    history = meta["history"]
+    if not isinstance(history, dict) or not isinstance(history.get("history", {}), dict):
+        raise TypeError("history must be an object with a 'history' object")
+    if not isinstance(history.get("epochs", []), list) or not all(_is_int(e, 0) for e in history.get("epochs", [])):
+        raise ValueError("history epochs must be a list of integers >= 0")
+    for key, values in history.get("history", {}).items():
+        if not isinstance(values, list) or not all(v is None or type(v) in (int, float) for v in values):
+            raise ValueError(f"history[{key!r}] must be a list of numbers")
 
 
 def _architecture(meta: dict, path):
     spec = meta["model"]
     types = _model_types()
     if spec["type"] not in types:
-        raise io.ModelFileError(f"{os.fspath(path)!r} holds an unknown model type {spec['type']!r}")
-    model = types[spec["type"]].from_config(spec["config"], seed=meta["seed"])
-    model.build(tuple(spec["input_shape"]))
+        raise io.ModelFileError(
+            f"{os.fspath(path)!r} holds a model of type {spec['type']!r}, which rnnkit.load cannot rebuild "
+            f"(it rebuilds {', '.join(sorted(types))}); create that model and call its load_weights(path)")
+    try:
+        model = types[spec["type"]].from_config(spec["config"], seed=meta["seed"])
+        model.build(tuple(spec["input_shape"]))
+    except MemoryError:
+        raise io.ModelFileError(f"{os.fspath(path)!r} describes a model too large to build in memory") from None
     return model
+
+
+def _load_optimizer_state(model, optimizer, state: dict[str, np.ndarray]) -> None:
+    """Restore the optimizer, checking its buffers against the model's parameters now rather
+    than failing (or silently training in another dtype) at the first fit."""
+    optimizer.load_state_dict(state)
+    for key, slots in optimizer.state.items():
+        if key not in model.params:
+            raise ValueError(f"optimizer state for {key!r}, which is not a parameter of the model")
+        param = model.params[key]
+        for slot, array in slots.items():
+            if slot != "step" and (array.shape != param.shape or array.dtype != param.dtype):
+                raise ValueError(f"optimizer state {key}/{slot} is {io._describe(array.shape, array.dtype)}, "
+                                 f"expected {io._describe(param.shape, param.dtype)}")
 
 
 def _compile(model, compile_config: dict | None):
@@ -107,16 +163,18 @@ def load(path: str | os.PathLike):
     """Rebuild a saved model: architecture, weights, compile settings, optimizer state, history."""
     tensors, meta = io.load_file(path)
     _require_model(meta, path)
+    params, opt_state = _split(tensors, path)
     with _metadata_errors(path):
         model = _architecture(meta, path)
-    params, opt_state = _split(tensors)
     _assign(model, params, path)
     with _metadata_errors(path):
         optimizer = _compile(model, meta.get("compile"))
-        model.epochs_trained = int(meta["epochs_trained"])
+        model.epochs_trained = meta["epochs_trained"]
         model.history = History.from_dict(meta["history"])
-    if optimizer is not None and meta.get("optimizer_state"):
-        optimizer.load_state_dict(opt_state)
+        if optimizer is not None and meta.get("optimizer_state"):
+            _load_optimizer_state(model, optimizer, opt_state)
+        elif opt_state:
+            raise ValueError(f"optimizer tensors in a file saved without optimizer state: {sorted(opt_state)[0]!r}")
     return model
 
 
@@ -126,4 +184,4 @@ def load_weights(model, path: str | os.PathLike) -> None:
     if not model.built:
         with _metadata_errors(path):
             model.build(tuple(meta["model"]["input_shape"]))
-    _assign(model, _split(tensors)[0], path)
+    _assign(model, _split(tensors, path)[0], path)
