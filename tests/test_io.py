@@ -107,6 +107,24 @@ def test_overwrites_and_creates_parent_directories(tmp_path):
     assert os.listdir(path.parent) == ["model.safetensors"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="processes are probed with os.kill(pid, 0)")
+def test_a_save_removes_what_killed_saves_left_and_nothing_of_a_live_one(tmp_path):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(gone.stdout)  # the process has exited: its temporary file is litter
+    path = tmp_path / "model.safetensors"
+    stale = tmp_path / f".model.safetensors.{dead_pid}-0badf00d.tmp"
+    live = tmp_path / f".model.safetensors.{os.getpid()}-feedbeef.tmp"  # as if another thread were saving
+    other = tmp_path / f".other.safetensors.{dead_pid}-0badf00d.tmp"  # another file's: not ours to judge
+    for tmp in (stale, live, other):
+        tmp.write_bytes(b"partial")
+    save_file(path, _tensors(), METADATA)
+    assert sorted(os.listdir(tmp_path)) == sorted([path.name, live.name, other.name])
+
+
 def test_rejects_unserialisable_metadata_and_dtype(tmp_path):
     path = tmp_path / "model.safetensors"
     with pytest.raises(TypeError, match="JSON-serialisable"):

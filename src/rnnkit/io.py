@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -72,8 +73,7 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
     except safetensors.SafetensorError as error:
         raise ValueError(f"cannot save tensors to {path}: {error}") from None
 
-    # the name cut so that a file name at the system's limit (255) still leaves room for the suffix
-    tmp = path.with_name(f".{path.name[:200]}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f"{_temporary_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as file:  # "x": never clobber; plain open (not mkstemp) honours the umask
@@ -81,6 +81,7 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
+        _remove_stale_temporaries(path)
     except BaseException as error:
         with contextlib.suppress(OSError):  # a failed clean-up must not mask the real error
             tmp.unlink()
@@ -148,6 +149,34 @@ def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str,
     if _checksum(record, arrays) != expected:
         raise ModelFileError(f"{path}: model file is corrupted (checksum mismatch)")
     return arrays, metadata
+
+
+def _temporary_prefix(path: Path) -> str:
+    # the name cut so that a file name at the system's limit (255) still leaves room for the suffix
+    return f".{path.name[:200]}."
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the temporary files of saves to `path` whose process is gone (killed mid-save: a
+    save that fails otherwise removes its own). A live process's file is never touched."""
+    if os.name != "posix":  # os.kill(pid, 0) only probes a process on POSIX
+        return
+    prefix = _temporary_prefix(path)
+    for tmp in path.parent.glob(glob.escape(prefix) + "*-*.tmp"):
+        pid = tmp.name[len(prefix):].partition("-")[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return True
+    return True
 
 
 def _read_regular_file(path: Path) -> bytes:
