@@ -412,3 +412,27 @@ def test_check_tensors_reports_missing_before_extra_and_uses_what():
     tensors = {"b": np.zeros(1), "z": np.zeros(1)}
     with pytest.raises(ModelFileError, match="^checkpoint file is missing tensor 'a'"):
         check_tensors({"a": ((1,), np.float64), "b": ((1,), np.float64)}, tensors, what="checkpoint")
+
+
+@pytest.mark.parametrize("errno_name, raises", [("EINVAL", False), ("EIO", True)])
+def test_a_folder_that_cannot_be_synced(tmp_path, monkeypatch, errno_name, raises):
+    # the file is in place either way; a file system without folder fsync (EINVAL) is no error,
+    # a failing one is, naming the file
+    import errno
+
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # the first syncs the file, the second its folder
+            raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "m.safetensors"
+    if raises:
+        with pytest.raises(OSError, match=r"m\.safetensors is written, but syncing its folder failed"):
+            save_file(path, _tensors(), METADATA)
+    else:
+        save_file(path, _tensors(), METADATA)
+    _assert_same(load_file(path)[0], _tensors())

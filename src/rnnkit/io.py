@@ -81,7 +81,6 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
-        _remove_stale_temporaries(path)
     except BaseException as error:
         with contextlib.suppress(OSError):  # a failed clean-up must not mask the real error
             tmp.unlink()
@@ -92,7 +91,12 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
             # OSError(errno, ...) picks the matching subclass, e.g. PermissionError.
             raise (OSError(error.errno, message) if error.errno else OSError(message)) from error
         raise
-    _fsync_directory(path.parent)
+    try:
+        _fsync_directory(path.parent)
+    except OSError as error:
+        raise OSError(error.errno, f"model file {path} is written, but syncing its folder failed (a power cut "
+                                   f"could still undo the save): {error.strerror or error}") from error
+    _remove_stale_temporaries(path)
 
 
 def _file_in_the_way(folder: Path) -> Path | None:
@@ -255,5 +259,8 @@ def _fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP):  # a file system that cannot sync folders
+            raise
     finally:
         os.close(fd)
