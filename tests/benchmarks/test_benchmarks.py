@@ -56,7 +56,8 @@ def test_bench_cells_times_every_cell_and_mode_against_torch(monkeypatch, capsys
     for ratio, (top, bottom) in {"fast/torch": ("fast ms", "torch ms"),
                                  "floor/torch": ("GEMM floor ms", "torch ms")}.items():
         for printed, a, b in zip(column(ratio), column(top), column(bottom)):
-            assert printed == pytest.approx(a / b, rel=0.01, abs=0.005), ratio
+            # two decimals printed (±0.005), and the times themselves rounded to 3 decimals of a ms
+            assert printed == pytest.approx(a / b, rel=0.02, abs=0.01), ratio
     by_round = header.index("by round")
     for r in rows:  # quartiles of the per-round ratios (min_calls gives five rounds here)
         low, high = map(float, r[by_round].split("–"))
