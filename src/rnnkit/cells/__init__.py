@@ -16,16 +16,24 @@ The cell contract, written once (every family module and the compiled kernels fo
         state0  tuple       the initial state: (h0,) or, for LSTM, (h0, c0); each (B, H).
         W_h     (H, G)      recurrent weights.
         b_h     (G,) | None the recurrent bias (PyTorch's second bias); None for one-bias layouts.
-        lengths (B,) | None real length of each sequence; None means every sequence is T long.
-                            Past its length a sequence keeps its state, outputs zeros and
-                            receives exactly zero gradient.
+        lengths (B,) | None real length of each sequence, 0..T; None means every sequence is T
+                            long. Past its length a sequence keeps its state, outputs zeros and
+                            receives exactly zero gradient; a length of 0 hands state0 through
+                            unchanged (the layers ask for 1..T, but their chunked inference
+                            gives a chunk that starts past a sequence's end length 0).
         hs      (B, T, H)   the hidden state at every step (zeros past each length).
         state_T tuple       the state at each sequence's own last real step.
-        cache               what backward needs; None when keep_cache is False (inference:
-                            the compiled kernels then keep one step's gates instead of T).
+        cache               what backward needs (each family module lists it); None when
+                            keep_cache is False (inference: the compiled kernels then keep one
+                            step's gates instead of T). It holds W_h itself, not a copy: update
+                            the weights after backward, not between forward and backward.
 
-    backward(d_hs, d_state_T, cache) -> CellGrads(x_proj, W_h, b_h, state0)
-        d_hs (B, T, H) or None, d_state_T a tuple (entries may be None): the upstream gradients.
+    backward(d_hs, d_state_T, cache) -> CellGrads(x_proj, W_h, b_h, state0, steps)
+        d_hs (B, T, H) or None, d_state_T a tuple (entries may be None): the upstream gradients,
+        of exactly those shapes: nothing here checks them (the layers do), and the compiled
+        kernels read them without bounds checks. backward only reads the cache, so it may run
+        any number of times on one. steps: ∂L/∂h_t (and ∂L/∂c_t) for every t, each (B, T, H);
+        the compiled kernels leave it None.
 """
 
 from rnnkit.cells import gru, lstm, rnn

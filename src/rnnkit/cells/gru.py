@@ -8,8 +8,15 @@
         n = tanh(x_t W_xn + b_xn + (r ⊙ h_{t-1}) W_hn + b_hn)
     h_t = z ⊙ h_{t-1} + (1 − z) ⊙ n
 
-With r = 1 and z = 0 the reset-before form is a plain tanh RNN (seed 001). Backward, with dh the
-total gradient reaching h_t:
+The recurrent n-bias b_hn sits inside r ⊙ (…) in the reset-after form and outside it in the
+reset-before form. Without b_h (one bias per gate, Keras' reset_after=False) the terms b_h*
+vanish; the reset-after form given no b_h uses zeros. Keras stores its gates as z, r, h: permute
+the blocks when copying Keras weights. With r = 1 and z = 0 the reset-before form is a plain tanh
+RNN (seed 001). On a padded step h carries over unchanged and the output is 0. The cache: h_prev
+(T, B, H) the state each step starts from, the gates r, z, n (T, B, 3H), hn (T, B, H) =
+h_{t-1} W_hn + b_hn (reset after) or r ⊙ h_{t-1} (reset before), W_h, whether b_h was given,
+the step masks (T, B, 1) or None, and reset_after. Backward, with dh the total gradient
+reaching h_t:
 
     dn = dh ⊙ (1 − z)      dz = dh ⊙ (h_{t-1} − n)      da_n = dn ⊙ (1 − n²)
     after:  dr = da_n ⊙ (h_{t-1} W_hn + b_hn),  the recurrent n-block receives da_n ⊙ r

@@ -5,8 +5,13 @@
     c_t = f ⊙ c_{t-1} + i ⊙ g
     h_t = o ⊙ tanh(c_t)
 
-Bias layouts: two biases per gate (seed 001, PyTorch: b_x and b_h) or one (Keras: b_h is None).
-The state is (h, c). Backward through time, with dh and dc the total gradients reaching h_t, c_t:
+Bias layouts: two biases per gate (seed 001, PyTorch: b_x and b_h) or one (Keras: b_h is None,
+b_x carries it). A forget-gate bias of 1 (Keras' unit_forget_bias, the default with Keras
+initialisation) is a choice of initial values made by the layer (rnnkit.layers.cell_spec), not
+part of the cell. Keras stores its gates in the same order i, f, c, o. The state is (h, c); on a
+padded step both carry over unchanged and the output is 0. The cache: h_prev and c_prev
+(T, B, H) the states each step starts from, the gates (T, B, 4H) after their nonlinearities,
+tanh(c_t) (T, B, H), W_h, whether b_h was given, and the step masks (T, B, 1) or None. Backward through time, with dh and dc the total gradients reaching h_t, c_t:
 
     do = dh ⊙ tanh(c_t)             dc += dh ⊙ o ⊙ (1 − tanh²(c_t))
     di = dc ⊙ g    df = dc ⊙ c_{t-1}    dg = dc ⊙ i

@@ -9,6 +9,11 @@ accumulate over all steps; the last step receives no error from beyond the seque
     da_t      = (∂L/∂h_t) ⊙ φ'(a_t)
     ∂L/∂h_t-1 = da_t W_hᵀ    (+ the loss at step t-1, added when the loop gets there)
     ∂L/∂W_h   = Σ_t h_{t-1}ᵀ da_t,   ∂L/∂b_h = Σ_t Σ_b da_t
+
+On a padded step (t ≥ length) h carries over unchanged and the step's output is 0; its da_t is
+0, so ∂L/∂h passes through it untouched. The cache: h_prev (T, B, H) the state each step starts
+from, y (T, B, H) = φ(a_t) before padding is applied (φ' is written in terms of it), W_h, whether
+b_h was given, the step masks (T, B, 1) or None, and the activation's name.
 """
 
 from __future__ import annotations

@@ -121,9 +121,28 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+def real_array(x, name: str, dtype=None) -> np.ndarray:
+    """x as an array of real numbers (cast to `dtype` if given), else a ValueError naming it:
+    NumPy would drop a complex array's imaginary part with only a warning. Bool, integer, float
+    and object arrays of real numbers pass; the check reads the dtype only, never the values."""
+    try:
+        x = np.asarray(x)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"{name} must be an array of real numbers: {err}") from None
+    if x.dtype.kind not in "biufO":
+        raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    if dtype is not None:
+        try:
+            x = x.astype(dtype, copy=False)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold real numbers, got an object array that does not") from None
+    return x
+
+
 def check_array(x, name: str, ndim: int, last: int | None = None, *, dtype=None) -> np.ndarray:
-    """x as an array with `ndim` dimensions (and last axis `last`), else a ValueError naming it."""
-    x = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+    """x as an array of real numbers with `ndim` dimensions (and last axis `last`), else a
+    ValueError naming it."""
+    x = real_array(x, name, dtype)
     letters = {2: "(B, F)", 3: "(B, T, F)"}.get(ndim, f"{ndim} dimensions")
     if x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions {letters}, got shape {x.shape}")

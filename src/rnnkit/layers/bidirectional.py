@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed, reverse_within_lengths
+from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed, real_array, reverse_within_lengths
 from rnnkit.layers.recurrent import Recurrent
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -65,6 +65,9 @@ class Bidirectional(Layer):
         if initial_state is None:
             return (None, None), False
         n = self.forward_layer.cell.state_size
+        if not isinstance(initial_state, (np.ndarray, tuple, list)):
+            raise ValueError(f"initial_state must be (state_forward, state_backward) or the flat list of "
+                             f"{2 * n} arrays that return_state gives, got {type(initial_state).__name__}")
         states = list(initial_state)
         if n > 1 and len(states) == 2 * n:
             return (tuple(states[:n]), tuple(states[n:])), True
@@ -100,6 +103,29 @@ class Bidirectional(Layer):
             return (y_f + y_b) / 2
         return [y_f, y_b]
 
+    def _check_dy(self, dy, y_f, name: str):
+        """dy as the merged output's shape (a pair of per-direction shapes for merge_mode=None),
+        else a ValueError naming it and that shape."""
+        if dy is None:
+            return None
+        shape = y_f.shape
+        letters = "(B, T, H)" if len(shape) == 3 else "(B, H)"
+        if self.merge_mode is None:
+            if not isinstance(dy, (tuple, list)) or len(dy) != 2:
+                raise ValueError(f"{name} must be a pair (forward, backward) of gradients of shape {letters} = "
+                                 f"{shape}, as merge_mode=None returns them, got {type(dy).__name__}")
+            parts = [real_array(d, name, self.dtype) if d is not None else None for d in dy]
+            for d in parts:
+                if d is not None and d.shape != shape:
+                    raise ValueError(f"{name} must hold two gradients of shape {letters} = {shape}, got {d.shape}")
+            return parts
+        if self.merge_mode == "concat":
+            shape, letters = (*shape[:-1], 2 * shape[-1]), letters.replace("H)", "2H)")
+        dy = real_array(dy, name, self.dtype)
+        if dy.shape != shape:
+            raise ValueError(f"{name} must have the shape of the merged output {letters} = {shape}, got {dy.shape}")
+        return dy
+
     def _unmerge(self, dy, y_f, y_b):
         if dy is None:
             return None, None
@@ -118,8 +144,13 @@ class Bidirectional(Layer):
         cache_f, cache_b, y_f, y_b, lengths, flat = cache
         n = self.forward_layer.cell.state_size
         if self.return_state:
+            if not isinstance(dy, (tuple, list)) or not 1 <= len(dy) <= 1 + 2 * n:
+                got = f"{len(dy)} entries" if isinstance(dy, (tuple, list)) else type(dy).__name__
+                raise ValueError(f"dy must hold the output's gradient and up to {2 * n} for the final states, "
+                                 f"as forward returned them (return_state=True; None for an unused one), got {got}")
             dy, *d_states = dy
             d_states = [*d_states, *[None] * (2 * n - len(d_states))]
+        dy = self._check_dy(dy, y_f, "dy[0]" if self.return_state else "dy")
         dy_f, dy_b = self._unmerge(dy, y_f, y_b)
         if self.return_sequences and dy_b is not None:
             dy_b = reverse_within_lengths(dy_b, lengths)

@@ -44,6 +44,13 @@ class CellSpec:
             raise ValueError(f"bias must be 'one' or 'two', got {self.bias!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        # an option of another family would be ignored: stacked("lstm", 8, activation="relu") is
+        # still a tanh LSTM, so say so rather than build it
+        for option, family, unset in (("activation", "rnn", "tanh"), ("reset_after", "gru", True),
+                                      ("unit_forget_bias", "lstm", None)):
+            if self.family != family and getattr(self, option) != unset:
+                raise ValueError(f"{option} applies to {DISPLAY[family]} ({family!r}) cells only, got "
+                                 f"{option}={getattr(self, option)!r} for {self.family!r}")
         if self.family == "gru" and self.reset_after and self.bias == "one":
             raise ValueError("bias='one' needs reset_after=False: the reset-after GRU has two biases")
         variant = {"rnn": {"activation_name": self.activation}, "gru": {"reset_after": self.reset_after}}

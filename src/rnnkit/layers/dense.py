@@ -6,7 +6,7 @@ import numpy as np
 
 from rnnkit import _checks as checks
 from rnnkit.layers import activation as act
-from rnnkit.layers.base import Gradients, Layer, check_array
+from rnnkit.layers.base import Gradients, Layer, check_array, real_array
 from rnnkit.layers.initializers import glorot_uniform
 
 
@@ -30,7 +30,7 @@ class Dense(Layer):
 
     def forward(self, x, *, lengths=None, training=False, rng=None):
         self.require_built()
-        x = np.asarray(x, dtype=self.dtype)
+        x = real_array(x, "x", self.dtype)
         if x.ndim not in (2, 3):
             raise ValueError(f"x must have shape (B, F) or (B, T, F), got {x.shape}")
         x = check_array(x, "x", x.ndim, self.params["W"].shape[0])

@@ -3,7 +3,10 @@
 Options, as in Keras: return_sequences (every step's h, else the last real step's), return_state
 (also return the final state tuple), go_backwards (read each sequence from its own last real
 step to its first; the output sequence is then in reading order, as in Keras), an
-initial_state, and `lengths` (B,) for variable-length batches padded at the end.
+initial_state, and `lengths` (B,) for variable-length batches padded at the end. Padded steps
+change no output and no state, but their x values still meet a zero gradient in ∂L/∂W_x = xᵀ d:
+pad with finite values (zeros), since NaN · 0 = NaN. NaN in a real step propagates through
+that sequence only. backward checks dy against the shapes forward returned.
 
 With gradients enabled, the compiled kernels hand back the output sequence read-only: their
 backward pass reads each step's h_{t-1} from it instead of keeping a copy
@@ -16,7 +19,9 @@ import numpy as np
 
 from rnnkit import _checks as checks
 from rnnkit import grad_mode, kernels
-from rnnkit.layers.base import Gradients, Layer, check_array, check_lengths, reverse_within_lengths
+from rnnkit.layers.base import (
+    Gradients, Layer, check_array, check_lengths, real_array, reverse_within_lengths,
+)
 from rnnkit.layers.cell_spec import CellSpec
 
 
@@ -86,21 +91,26 @@ class Recurrent(Layer):
     def single_output(self) -> bool:
         return not self.return_state
 
-    def check_initial_state(self, initial_state, B: int):
+    def check_initial_state(self, initial_state, B: int, name: str = "initial_state"):
         H, n = self.units, self.cell.state_size
         if initial_state is None:
             return tuple(np.zeros((B, H), dtype=self.dtype) for _ in range(n)), None
+        if not isinstance(initial_state, (np.ndarray, tuple, list)):
+            raise ValueError(
+                f"{name} must be {n} array(s) of shape (B, H) = ({B}, {H}) for {self.display_name} "
+                f"(a tuple or list; one array alone for a one-state cell), got {type(initial_state).__name__}"
+            )
         states = (initial_state,) if isinstance(initial_state, np.ndarray) else tuple(initial_state)
         if len(states) != n:
             raise ValueError(
-                f"initial_state must hold {n} array(s) of shape (B, H) = ({B}, {H}) for "
+                f"{name} must hold {n} array(s) of shape (B, H) = ({B}, {H}) for "
                 f"{self.display_name}, got {len(states)}"
             )
         checked = []
         for s in states:
-            s = np.asarray(s, dtype=self.dtype)
+            s = real_array(s, name, self.dtype)
             if s.shape != (B, H):
-                raise ValueError(f"initial_state arrays must have shape (B, H) = ({B}, {H}), got {s.shape}")
+                raise ValueError(f"{name} arrays must have shape (B, H) = ({B}, {H}), got {s.shape}")
             checked.append(s)
         # remember the form it came in, so its gradient can be handed back in the same form
         return tuple(checked), ("array" if isinstance(initial_state, np.ndarray) else "tuple")
@@ -164,7 +174,7 @@ class Recurrent(Layer):
                              "it needs the whole sequence and cannot be run step by step")
         p = self.params
         x_t = check_array(x_t, "x_t", 2, p["W_x"].shape[0], dtype=self.dtype)
-        state0, _ = self.check_initial_state(state, x_t.shape[0])
+        state0, _ = self.check_initial_state(state, x_t.shape[0], "state")
         b_x, b_h = (p["b"], None) if "b" in p else (p["b_x"], p["b_h"])
         x_proj = _project(x_t[:, None], p["W_x"], b_x)  # (B, 1, G)
         impl = kernels.select(self.cell.family)
@@ -176,19 +186,15 @@ class Recurrent(Layer):
         if cell_cache is None:
             raise RuntimeError(f"{self.display_name}: its forward pass ran under rnnkit.no_grad(), which keeps "
                                "nothing for backward; run the forward outside no_grad() to get gradients")
-        if self.return_state:
-            dy, *d_states = dy
-        else:
-            d_states = [None] * self.cell.state_size
-        d_states = list(d_states)
+        B, T, F = x.shape
+        dy, *d_states = self._check_dy(dy, B, T)
         if self.return_sequences:
-            d_hs = None if dy is None else np.asarray(dy, dtype=self.dtype)
+            d_hs = dy
         else:
             d_hs = None
             if dy is not None:
                 d_states[0] = dy if d_states[0] is None else d_states[0] + dy
         g = impl.backward(d_hs, tuple(d_states), cell_cache)
-        B, T, F = x.shape
         G = g.x_proj.shape[-1]
         d_x_proj = g.x_proj.reshape(B * T, G)
         grads = {
@@ -210,6 +216,32 @@ class Recurrent(Layer):
         if steps is not None and self.go_backwards:
             steps = tuple(reverse_within_lengths(s, lengths) for s in steps)
         return Gradients(dx, grads, d_state0, steps)
+
+    def _check_dy(self, dy, B: int, T: int) -> list:
+        """[d_output, *d_states] from backward's dy, each None (that output was not used) or a
+        real array of exactly its output's shape, else a ValueError naming it: the compiled
+        kernels index dy without bounds checks, so a wrong shape must never reach them."""
+        H, n = self.units, self.cell.state_size
+        out_shape, out_letters = ((B, T, H), "(B, T, H)") if self.return_sequences else ((B, H), "(B, H)")
+        if self.return_state:
+            if not isinstance(dy, (tuple, list)) or len(dy) != 1 + n:
+                got = f"{len(dy)} entries" if isinstance(dy, (tuple, list)) else type(dy).__name__
+                raise ValueError(f"dy must hold {1 + n} gradients, for the output and each final state as "
+                                 f"forward returned them (return_state=True; None for an unused one), got {got}")
+            parts = [("dy[0]", dy[0], out_shape, out_letters)]
+            parts += [(f"dy[{k}]", d, (B, H), "(B, H)") for k, d in enumerate(dy[1:], 1)]
+        else:
+            parts = [("dy", dy, out_shape, out_letters)]
+        checked = []
+        for name, d, shape, letters in parts:
+            if d is not None:
+                d = real_array(d, name, self.dtype)
+                if d.shape != shape:
+                    raise ValueError(f"{name} must have the shape of its output {letters} = {shape}, got {d.shape}")
+            checked.append(d)
+        if not self.return_state:
+            checked += [None] * n
+        return checked
 
     def param_formula(self) -> str:
         return self.cell.formula()

@@ -68,8 +68,11 @@ class Stack(Layer):
 
     def forward(self, x, *, lengths=None, initial_state=None, training=False, rng=None):
         """initial_state: one entry per layer, each what that layer accepts (or None)."""
-        if initial_state is not None and len(initial_state) != len(self.layers):
-            raise ValueError(f"initial_state must hold one entry per layer ({len(self.layers)}), got {len(initial_state)}")
+        if initial_state is not None and (not isinstance(initial_state, (tuple, list))
+                                          or len(initial_state) != len(self.layers)):
+            got = len(initial_state) if isinstance(initial_state, (tuple, list)) else type(initial_state).__name__
+            raise ValueError(f"initial_state must hold one entry per layer ({len(self.layers)}), each what that "
+                             f"layer takes (or None), got {got}")
         states = initial_state or [None] * len(self.layers)
         rng = as_generator(rng) if training and self.dropout.rate else None
         caches, finals = [], []
@@ -103,10 +106,15 @@ class Stack(Layer):
         return x_t, new_states
 
     def backward(self, dy, cache) -> Gradients:
+        end = sum(self._state_count(layer) for layer in self.layers)
         if self.return_state:
+            if not isinstance(dy, (tuple, list)) or not 1 <= len(dy) <= 1 + end:
+                got = f"{len(dy)} entries" if isinstance(dy, (tuple, list)) else type(dy).__name__
+                raise ValueError(f"dy must hold the output's gradient and up to {end} for the layers' final "
+                                 "states, as forward returned them (return_state=True; None for an unused one), "
+                                 f"got {got}")
             dy, *d_finals = dy
         grads, d_states, steps = {}, [None] * len(self.layers), [None] * len(self.layers)
-        end = sum(self._state_count(layer) for layer in self.layers)
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
             drop_cache, layer_cache = cache[i]
