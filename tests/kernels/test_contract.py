@@ -60,6 +60,20 @@ def test_outputs_kept_for_backward_are_read_only(family, variant):
     inference[0, 0, 0] = 1.0  # nothing keeps an inference output
 
 
+@pytest.mark.parametrize("family", ["rnn", "lstm", "gru"])
+def test_upstream_gradients_of_the_wrong_shape_are_refused(family):
+    # the compiled loops index d_hs and d_state_T without bounds checks: a smaller batch was read
+    # past its end
+    fast = fast_module(family)
+    inputs = big_inputs(family, 5)
+    _, _, cache = forward(fast, inputs, {})
+    d_hs, d_state = inputs["d_hs"], inputs["d_state_T"]
+    with pytest.raises(ValueError, match=r"d_hs must have the shape of hs \(B, T, H\) = \(64, 40, 64\), got \(63, 40, 64\)"):
+        fast.backward(d_hs[:63], d_state, cache)
+    with pytest.raises(ValueError, match=r"d_state_T must have the shape of the final state \(B, H\) = \(64, 64\)"):
+        fast.backward(d_hs, (d_state[0][:, :63], *d_state[1:]), cache)
+
+
 @pytest.mark.parametrize("family,variant", CASES, ids=IDS)
 def test_interleaved_calls_and_repeated_backward(family, variant):
     fast, reference = fast_module(family), FAMILIES[family]

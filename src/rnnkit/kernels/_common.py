@@ -166,9 +166,26 @@ def absent(dtype, ndim: int) -> np.ndarray:
     return np.empty((0,) * ndim, dtype=dtype)
 
 
+def upstream_outputs(d_hs, shape: tuple[int, int, int], dtype) -> np.ndarray:
+    """The upstream gradient of hs, C-ordered (empty when hs was unused). Its shape is checked
+    here because the compiled loops index it without bounds checks."""
+    if d_hs is None:
+        return absent(dtype, 3)
+    return _shaped(contiguous(d_hs, dtype), shape, "d_hs", "hs (B, T, H)")
+
+
 def upstream_state(d, shape: tuple[int, int], dtype) -> np.ndarray:
-    """A private copy of an upstream state gradient (zeros when that output was unused)."""
-    return np.zeros(shape, dtype=dtype) if d is None else fresh_state(d, dtype)
+    """A private copy of an upstream state gradient (zeros when that output was unused), its
+    shape checked as upstream_outputs checks d_hs's."""
+    if d is None:
+        return np.zeros(shape, dtype=dtype)
+    return _shaped(fresh_state(d, dtype), shape, "d_state_T", "the final state (B, H)")
+
+
+def _shaped(a: np.ndarray, shape: tuple, name: str, of: str) -> np.ndarray:
+    if a.shape != shape:
+        raise ValueError(f"{name} must have the shape of {of} = {shape}, got {a.shape}")
+    return a
 
 
 # --- passes shared by the kernels ------------------------------------------------------------

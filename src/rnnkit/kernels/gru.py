@@ -39,9 +39,9 @@ from rnnkit.cells._common import CellGrads
 from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
-    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, common_float_dtype,
+    JIT, SIGMOID, TANH, ReferenceCache, add_rows, common_float_dtype,
     contiguous, fresh_state, gate_pass, scatter_blocks, sigmoid, step_counts, sum_rows, tanh,
-    transposed, update_rows_sum, upstream_state,
+    transposed, update_rows_sum, upstream_outputs, upstream_state,
 )
 from rnnkit.kernels._previous_state import load_previous, recurrent_weight_grad, saved_for_backward
 
@@ -164,7 +164,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     B, T, H = hs.shape
     G = 3 * H
     dtype = hs.dtype
-    d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
+    d_hs = upstream_outputs(d_hs, (B, T, H), dtype)
     dh = upstream_state(d_state_T[0], (B, H), dtype)
     d_x_proj = empty((B, T, G), dtype=dtype)
     d_b_h = np.zeros((3, H), dtype=np.float64)

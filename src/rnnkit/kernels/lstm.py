@@ -33,7 +33,7 @@ from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
     JIT, ReferenceCache, absent, add_rows, common_float_dtype, contiguous, fresh_state,
     scatter_blocks, sigmoid, step_counts, sum_rows, tanh, transposed, update_rows,
-    upstream_state,
+    upstream_outputs, upstream_state,
 )
 from rnnkit.kernels._previous_state import recurrent_weight_grad, saved_for_backward
 
@@ -130,7 +130,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     B, T, H = hs.shape
     G = 4 * H
     dtype = hs.dtype
-    d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
+    d_hs = upstream_outputs(d_hs, (B, T, H), dtype)
     dh = upstream_state(d_state_T[0], (B, H), dtype)
     dc = upstream_state(d_state_T[1], (B, H), dtype)
     d_x_proj = empty((B, T, G), dtype=dtype)

@@ -26,8 +26,8 @@ from rnnkit.cells._common import CellGrads, activation
 from rnnkit.kernels._blas import matmul
 from rnnkit.kernels._buffers import empty
 from rnnkit.kernels._common import (
-    JIT, SIGMOID, TANH, ReferenceCache, absent, add_rows, common_float_dtype, contiguous,
-    fresh_state, sigmoid, step_counts, tanh, transposed, update_rows, upstream_state,
+    JIT, SIGMOID, TANH, ReferenceCache, add_rows, common_float_dtype, contiguous,
+    fresh_state, sigmoid, step_counts, tanh, transposed, update_rows, upstream_outputs, upstream_state,
 )
 from rnnkit.kernels._previous_state import recurrent_weight_grad, saved_for_backward
 
@@ -106,7 +106,7 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
     hs, h0, W_h, has_bias, steps, act = cache
     B, T, H = hs.shape
     dtype = hs.dtype
-    d_hs = absent(dtype, 3) if d_hs is None else contiguous(d_hs, dtype)
+    d_hs = upstream_outputs(d_hs, (B, T, H), dtype)
     dh = upstream_state(d_state_T[0], (B, H), dtype)
     d_x_proj = empty((B, T, H), dtype=dtype)
     d_b_h = np.zeros((1, H), dtype=np.float64)
