@@ -50,6 +50,7 @@ from rnnkit.layers.stack import stacked
 from rnnkit.models import decoding
 from rnnkit.models.base import Model
 from rnnkit.models.decoding import BOS, EOS, PAD, Hypothesis, log_softmax, select_rows
+from rnnkit.models.ids import as_ids, check_ids, lengths_from_padding, pad_ids
 
 __all__ = ["BOS", "EOS", "PAD", "EncoderDecoder", "Hypothesis"]
 BRIDGES = ("concat", "project")
@@ -64,49 +65,6 @@ class _Encoded(NamedTuple):
     def rows(self, index) -> "_Encoded":
         return _Encoded(self.keys[index], None if self.projected is None else self.projected[index],
                         self.lengths[index], select_rows(self.state, index))
-
-
-def _lengths_from_padding(ids: np.ndarray, what: str) -> np.ndarray:
-    real = ids != PAD
-    n = real.sum(axis=1)
-    if np.any(real & (np.arange(ids.shape[1])[None, :] >= n[:, None])):
-        raise ValueError(f"x: the {what} may hold id 0 only as padding at its end")
-    if np.any(n == 0):
-        raise ValueError(f"x: every {what} needs at least one non-padding id")
-    return n.astype(np.int64)
-
-
-def _as_ids(a, what: str) -> np.ndarray:
-    """a as int64 ids; a ValueError rather than truncating a non-integer value."""
-    a = np.asarray(a)
-    if a.size and not np.issubdtype(a.dtype, np.integer):
-        if not (np.issubdtype(a.dtype, np.number) and np.all(np.mod(a, 1) == 0)):
-            raise ValueError(f"{what} must hold integer ids, got {a.dtype} values")
-    return a.astype(np.int64)
-
-
-def _pad(seqs, what: str, least: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    seqs = [_as_ids(s, f"every {what}") for s in seqs]
-    if any(s.ndim != 1 for s in seqs):
-        # flattening would read a flat list [1, 2, 3] as three one-token sequences
-        raise ValueError(f"every {what} must be one sequence of ids, and {what}s a list of them "
-                         f"(for a single {what}, write [{what}])")
-    if not seqs:
-        raise ValueError(f"no {what} given")
-    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-    if lengths.min() < least:
-        raise ValueError(f"every {what} needs at least one token")
-    out = np.zeros((len(seqs), lengths.max()), dtype=np.int64)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = s
-    return out, lengths
-
-
-def _check_ids(ids: np.ndarray, lengths: np.ndarray, least: int, vocab: int, what: str) -> None:
-    """The real (unpadded) ids of each row must lie in least..vocab − 1."""
-    real = ids[np.arange(ids.shape[1])[None] < lengths[:, None]]
-    if real.size and (real.min() < least or real.max() >= vocab):
-        raise ValueError(f"{what} ids must lie in {least}..{vocab - 1}, got {real.min()}..{real.max()}")
 
 
 class EncoderDecoder(Model):
@@ -180,15 +138,15 @@ class EncoderDecoder(Model):
         """Lists of source and target id sequences (no BOS/EOS) -> (x (N, T, 2), y (N, T)).
 
         Without targets, x's decoder channel holds BOS only and y is None."""
-        src, src_len = _pad(sources, "source")
+        src, src_len = pad_ids(sources, "source")
         if targets is None:
             tgt, tgt_len = np.zeros((len(src), 0), np.int64), np.zeros(len(src), np.int64)
         else:
-            tgt, tgt_len = _pad(targets, "target", least=0)  # an empty target is EOS alone
+            tgt, tgt_len = pad_ids(targets, "target", least=0)  # an empty target is EOS alone
             if len(tgt) != len(src):
                 raise ValueError(f"sources and targets differ in number: {len(src)} and {len(tgt)}")
-        _check_ids(src, src_len, 1, self.source_vocab, "source")
-        _check_ids(tgt, tgt_len, 3, self.target_vocab, "target")
+        check_ids(src, src_len, 1, self.source_vocab, "source")
+        check_ids(tgt, tgt_len, 3, self.target_vocab, "target")
         T = max(src.shape[1], tgt.shape[1] + 1)
         x = np.zeros((len(src), T, 2), dtype=np.int64)
         x[:, : src.shape[1], 0] = src
@@ -210,8 +168,8 @@ class EncoderDecoder(Model):
             if not np.all(np.mod(x, 1) == 0):
                 raise ValueError(f"x must hold integer ids, got dtype {x.dtype}")
             x = x.astype(np.int64)
-        src_len = _lengths_from_padding(x[..., 0], "source")
-        tgt_len = _lengths_from_padding(x[..., 1], "decoder input")
+        src_len = lengths_from_padding(x[..., 0], "source")
+        tgt_len = lengths_from_padding(x[..., 1], "decoder input")
         return x[:, : src_len.max(), 0], x[:, : tgt_len.max(), 1], src_len, tgt_len
 
     def output_lengths(self, x, lengths):
@@ -323,11 +281,11 @@ class EncoderDecoder(Model):
         """Run the encoder over id sequences (a list, or padded (B, S) with 0 as padding)."""
         self._require_built()
         if isinstance(sources, np.ndarray) and sources.ndim == 2:
-            src = _as_ids(sources, "sources")
-            src_len = _lengths_from_padding(src, "source")
+            src = as_ids(sources, "sources")
+            src_len = lengths_from_padding(src, "source")
         else:
-            src, src_len = _pad(sources, "source")
-        _check_ids(src, src_len, 1, self.source_vocab, "source")
+            src, src_len = pad_ids(sources, "source")
+        check_ids(src, src_len, 1, self.source_vocab, "source")
         emb = self.source_embedding.forward(src)[0]
         with no_grad():  # decoding never backpropagates into the encoder
             (keys, *finals), _ = self.encoder.forward(emb, lengths=src_len)
