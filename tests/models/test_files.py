@@ -271,3 +271,17 @@ def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         model.save(path)
     assert path.read_bytes() == before
+
+
+def test_save_weights_writes_the_weights_that_load_weights_reads_into_an_unbuilt_model(tmp_path):
+    from rnnkit import io
+
+    x, y, lengths = toy_data()
+    model = classifier()
+    model.fit(x, y, lengths=lengths, epochs=1, batch_size=16, verbose=0)
+    model.save_weights(tmp_path / "w.safetensors")
+    tensors, _ = io.load_file(tmp_path / "w.safetensors")
+    assert sorted(tensors) == sorted(f"params/{k}" for k in model.params)  # no optimizer state
+    fresh = classifier(seed=5)
+    fresh.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(fresh.predict(x, lengths=lengths), model.predict(x, lengths=lengths))

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from rnnkit import _checks as checks
-from rnnkit import losses, optim
+from rnnkit import io, losses, optim
 from rnnkit import metrics as metric_functions
 from rnnkit.training import Compiled, History, SequenceData
 from rnnkit.training import loop
@@ -130,12 +130,48 @@ class Model:
         self._ensure_built(data)
         return loop.predict(self, data, batch_size)
 
+    # -- weights -----------------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, in the order of `params` (layer by layer, each layer's own
+        order), as Keras's get_weights; set_weights takes such a list back."""
+        self._require_built("get_weights")
+        return [v.copy() for v in self.params.values()]
+
+    def set_weights(self, weights) -> None:
+        """Write a list like get_weights' into the model, in place (the optimizer keeps its state).
+        Every array is checked first, count, shape and dtype, so that a bad list changes nothing;
+        no dtype is converted silently (Keras casts; cast with .astype where that is meant)."""
+        self._require_built("set_weights")
+        params = self.params
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights expects {len(params)} arrays (one per entry of params, in "
+                             f"get_weights' order), got {len(weights)}")
+        arrays = [np.asarray(w) for w in weights]
+        for i, ((name, p), w) in enumerate(zip(params.items(), arrays)):
+            if w.shape != p.shape or w.dtype != p.dtype:
+                raise ValueError(f"set_weights: array {i} ({name!r}) is {io._describe(w.shape, w.dtype)}, "
+                                 f"expected {io._describe(p.shape, p.dtype)}")
+        for p, w in zip(params.values(), arrays):
+            np.copyto(p, w)  # in place: layers and optimizers hold these very arrays
+
+    def _require_built(self, verb: str) -> None:
+        if not self.built:
+            raise RuntimeError(f"the model is not built yet, so it has no weights for {verb}(): "
+                               "fit, predict or build it first")
+
     # -- files -------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, *, include_optimizer: bool = True) -> None:
         """One safetensors file: weights, architecture, training state; written atomically."""
         from rnnkit.models.files import save_model
 
         save_model(self, path, include_optimizer=include_optimizer)
+
+    def save_weights(self, path: str | os.PathLike) -> None:
+        """Keras's name for save(path, include_optimizer=False): the same one file (weights, and
+        the architecture that lets load_weights build an unbuilt model), read back by load_weights
+        or rnnkit.load."""
+        self.save(path, include_optimizer=False)
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load the weights of a file saved from a model of the same architecture."""

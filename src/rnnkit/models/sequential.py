@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from rnnkit import _checks as checks
 from rnnkit.layers import Layer, deserialize, serialize
 from rnnkit.layers.base import as_generator
 from rnnkit.models import stepping
@@ -58,6 +59,20 @@ class Sequential(Model):
         if self.dtype is not None:
             set_dtype(layer, self.dtype)
         self.layers.append(layer)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at `index` (as Keras: exactly one of the two)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs exactly one of name or index")
+        if index is not None:
+            checks.integer("index", index, least=0)
+            if index >= len(self.layers):
+                raise ValueError(f"index {index} is out of range: the model has {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; the layers are {[layer.name for layer in self.layers]}")
 
     def build(self, input_shape) -> None:
         if not self.layers:

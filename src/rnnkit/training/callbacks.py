@@ -1,6 +1,8 @@
-"""Callbacks: hooks at the end of each epoch. History records, ModelCheckpoint keeps the best
-weights on disk (seed 002: "the weights of the best point in time"), EarlyStopping stops and can
-restore the best weights in memory."""
+"""Callbacks: hooks at the start and end of training and of each epoch, and after each batch.
+History records, ModelCheckpoint keeps the best weights on disk (seed 002: "the weights of the
+best point in time"), EarlyStopping stops and can restore the best weights in memory,
+ReduceLROnPlateau lowers the learning rate when progress stalls, CSVLogger writes each epoch's
+logs as it ends."""
 
 from __future__ import annotations
 
@@ -18,11 +20,26 @@ from rnnkit.metrics import LOWER_IS_BETTER
 class Callback:
     def on_train_begin(self, model) -> None: ...
 
+    def on_epoch_begin(self, model, epoch: int) -> None:
+        """Before the epoch's first batch; the optimizer is already set to this epoch."""
+
+    def on_batch_end(self, model, batch: int, logs: dict[str, float]) -> None:
+        """After batch `batch` (0-based, within the epoch) has updated the weights. logs: the
+        epoch's running loss and metrics so far (what the progress bar shows; Keras's batch
+        logs); the dict is fresh for each batch. Only observes: training cannot be stopped
+        from here (a non-finite loss already stops it, see TrainingError)."""
+
     def on_epoch_end(self, model, epoch: int, logs: dict[str, float]) -> bool:
         """Return True to stop training after this epoch."""
         return False
 
     def on_train_end(self, model) -> None: ...
+
+
+def overrides(callback: Callback, hook: str) -> bool:
+    """Whether the callback's class defines its own `hook`: the fit loop calls a per-batch hook
+    only on the callbacks that do, so that the default no-ops cost nothing per batch."""
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
 class History(Callback):
@@ -72,6 +89,9 @@ class _Monitor(Callback):
         self.monitor = monitor
         self.mode = _mode_for(monitor, mode)
         self.min_delta = min_delta
+        self._reset_best()
+
+    def _reset_best(self) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch: int | None = None
 
@@ -143,3 +163,107 @@ class EarlyStopping(_Monitor):
         if self.restore_best_weights and self.best_params is not None:
             for k, v in model.params.items():
                 np.copyto(v, self.best_params[k])
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the optimizer's learning rate by `factor` (not below `min_lr`) when the monitored
+    value has not improved by more than `min_delta` for `patience` epochs in a row; Keras's
+    arguments and defaults. Counting as EarlyStopping's: patience=2 reduces after the second epoch
+    without improvement, 0 after every such epoch. The `cooldown` epochs after a reduction count
+    as no bad epochs (an improvement still sets the best), as Keras documents it and torch's
+    ReduceLROnPlateau does; Keras's code counts the last cooldown epoch already (cooldown=1 acts
+    as 0 there).
+
+    The new rate is the optimizer's own `lr`, so later epochs train with it and a model saved
+    afterwards keeps it (rnnkit.load resumes at the reduced rate; this callback's counters, like
+    EarlyStopping's, start afresh with every fit). List it before a ModelCheckpoint for the file
+    of an epoch to hold the rate that the next epoch trains with. An optimizer whose lr is a
+    schedule is refused when fit starts: the schedule fixes every epoch's rate (Keras refuses the
+    same)."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
+                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0):
+        if not 0 <= checks.real("min_delta", min_delta) < math.inf:
+            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+        super().__init__(monitor, mode, float(min_delta))
+        if not 0 < checks.real("factor", factor) < 1:
+            raise ValueError(f"factor must lie in (0, 1): the new rate is lr · factor; got {factor!r}")
+        if not 0 <= checks.real("min_lr", min_lr) < math.inf:
+            raise ValueError(f"min_lr must be a number >= 0, got {min_lr!r}")
+        self.factor, self.min_lr = float(factor), float(min_lr)
+        self.patience = checks.integer("patience", patience, least=0)
+        self.cooldown = checks.integer("cooldown", cooldown, least=0)
+        self.wait = self.cooldown_counter = 0
+
+    def on_train_begin(self, model):
+        optimizer = _optimizer_of(model)
+        if callable(optimizer.lr):
+            raise ValueError(
+                f"ReduceLROnPlateau sets the learning rate, but this optimizer's lr is the schedule "
+                f"{optimizer.lr!r}, which fixes the rate of every epoch; compile with a number as lr, "
+                "or keep the schedule and leave this callback out")
+        self._reset_best()
+        self.wait = self.cooldown_counter = 0
+
+    def on_epoch_end(self, model, epoch, logs):
+        cooling = self.cooldown_counter > 0
+        if cooling:
+            self.cooldown_counter -= 1
+        if self._check(epoch, logs):
+            self.wait = 0
+        elif not cooling:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self._reduce(_optimizer_of(model))
+        return False
+
+    def _reduce(self, optimizer) -> None:
+        if optimizer.lr <= self.min_lr:  # at the floor: no reduction, so no cooldown (as Keras)
+            return
+        optimizer.lr = max(optimizer.lr * self.factor, self.min_lr)
+        self.wait, self.cooldown_counter = 0, self.cooldown
+
+
+def _optimizer_of(model):
+    compiled = getattr(model, "compiled", None)
+    if compiled is None:
+        raise RuntimeError("ReduceLROnPlateau needs a compiled model: call compile(...) first")
+    return compiled.optimizer
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs to a CSV file as the epoch ends (so the file can be watched, and
+    holds every finished epoch if training dies): the columns of History.write_csv, i.e. epoch
+    (counted from 1) and the logged names, sorted. append=False starts the file afresh with every
+    fit; append=True adds to it (a resumed run), refusing logs whose columns differ from the file's."""
+
+    def __init__(self, path: str | os.PathLike, separator: str = ",", append: bool = False):
+        self.path = Path(path)
+        self.separator = separator
+        self.append = append
+        self.header: list[str] | None = None  # the file's first row, once known
+        self._header_written = False
+
+    def on_train_begin(self, model):
+        self.header, self._header_written = None, False
+        if self.append and self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, newline="") as f:
+                self.header, self._header_written = next(csv.reader(f, delimiter=self.separator)), True
+        else:
+            self.path.write_text("")
+
+    def on_epoch_end(self, model, epoch, logs):
+        header = ["epoch", *sorted(logs)]
+        if self.header is None:
+            self.header = header
+        elif header != self.header:
+            raise ValueError(f"CSVLogger: this epoch logs the columns {header}, but {os.fspath(self.path)!r} "
+                             f"has {self.header}; log to another file, or pass append=False")
+        # opened per epoch: every finished row is on disk, and no handle outlives a failed fit
+        with open(self.path, "a", newline="") as f:
+            writer = csv.writer(f, delimiter=self.separator)
+            if not self._header_written:
+                writer.writerow(self.header)
+                self._header_written = True
+            writer.writerow([epoch + 1, *(logs[k] for k in self.header[1:])])
+        return False

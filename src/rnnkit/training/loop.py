@@ -22,7 +22,7 @@ import numpy as np
 from rnnkit import _checks as checks
 from rnnkit.grad_mode import no_grad
 from rnnkit.optim import clipping
-from rnnkit.training.callbacks import Callback, History
+from rnnkit.training.callbacks import Callback, History, overrides
 from rnnkit.training.data import SequenceData, batch_indices
 from rnnkit.training.progress import EpochProgress
 
@@ -169,6 +169,7 @@ def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_siz
         raise ValueError("y is required to fit")
     progress = EpochProgress(verbose, start_epoch + epochs)
     everything = [history, *callbacks]
+    batch_listeners = [cb for cb in everything if overrides(cb, "on_batch_end")]
     for cb in everything:
         cb.on_train_begin(model)
     try:
@@ -176,6 +177,8 @@ def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_siz
             started = time.perf_counter()
             rng = np.random.default_rng([seed, 1, epoch])
             compiled.optimizer.set_epoch(epoch)
+            for cb in everything:
+                cb.on_epoch_begin(model, epoch)
             batches = batch_indices(data, batch_size, batching, rng if shuffle else None)
             progress.start_epoch(epoch, len(batches))
             sums, seen = {}, 0
@@ -185,7 +188,10 @@ def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_siz
                 seen += n
                 for k, v in {"loss": loss, **metrics}.items():
                     sums[k] = sums.get(k, 0.0) + v * n
-                progress.update({k: v / seen for k, v in sums.items()})
+                running = {k: v / seen for k, v in sums.items()}
+                progress.update(running)
+                for cb in batch_listeners:
+                    cb.on_batch_end(model, index, running)
             logs = {k: v / seen for k, v in sums.items()}
             # Validation, checkpoints and early stopping all see the weights that fit returns.
             with averaged_weights(model, compiled.optimizer):
