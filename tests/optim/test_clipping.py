@@ -83,3 +83,39 @@ def test_non_finite_norm_leaves_grads_alone():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("optimizer, options", [("sgd", {"momentum": 0.9}), ("adam", {}), ("adamw", {})])
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.05}, {"clipvalue": 0.01}])
+def test_fit_clips_the_loss_gradient_before_the_optimizer_adds_weight_decay(optimizer, options, clip):
+    """As with torch: clip_grad_*_ on .grad, then the optimizer's step adds weight_decay · p (or
+    decays p, AdamW): the decay term is neither clipped nor counted in the norm."""
+    torch = pytest.importorskip("torch", reason="torch.optim is the reference")
+    import rnnkit
+    from rnnkit.layers import Dense, SimpleRNN
+    from rnnkit.training.data import SequenceData
+    from rnnkit.training.loop import train_step
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 5, 3)), 10 * rng.normal(size=(6, 2))
+    model = rnnkit.Sequential([SimpleRNN(4), Dense(2)], dtype=np.float64, seed=0)
+    model.build((None, 3))
+    model.compile(optimizer, loss="mse", lr=0.1, weight_decay=0.5, **options, **clip)
+    before = {k: v.copy() for k, v in model.params.items()}
+    out, _, cache = model.forward(x, training=True)
+    grads = model.backward(model.compiled.loss(out, y)[1], cache)
+    tensors = [torch.tensor(before[k], requires_grad=True) for k in grads]
+    for t, k in zip(tensors, grads):
+        t.grad = torch.tensor(grads[k])
+    if "clipnorm" in clip:
+        norm = torch.nn.utils.clip_grad_norm_(tensors, clip["clipnorm"], foreach=False)
+        assert norm > 10 * clip["clipnorm"]  # the clipping acts
+    else:
+        torch.nn.utils.clip_grad_value_(tensors, clip["clipvalue"])
+    torch_class = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer]
+    torch_class(tensors, lr=0.1, weight_decay=0.5, **options).step()
+
+    train_step(model, SequenceData.from_user(x, y).take(np.arange(6)), model.compiled, rng, 0, 0)
+    for t, k in zip(tensors, grads):
+        np.testing.assert_allclose(model.params[k], t.detach().numpy(), rtol=0, atol=1e-13, err_msg=k)

@@ -66,6 +66,7 @@ def test_config_round_trip(sched):
     (lambda: StepDecay(-0.1, drop_every=1), "initial must be a finite number > 0"),
     (lambda: Piecewise([30, 50], [0.1, 0.01]), r"values must hold len\(boundaries\) \+ 1 = 3 rates, got 2"),
     (lambda: Piecewise([], [0.1]), "boundaries must be a non-empty"),
+    (lambda: Piecewise([10], [0.1, -0.01]), r"values\[1\] must be a finite number >= 0, got -0.01"),
     (lambda: ExponentialDecay(0.1, rate=0), "rate must be a finite number > 0"),
     (lambda: ExponentialDecay(0.1, 0.9)(-1), "epoch must be an integer >= 0, got -1"),
     (lambda: ExponentialDecay(0.1, 0.9)(1.5), "epoch must be an integer >= 0, got 1.5"),
@@ -74,3 +75,15 @@ def test_config_round_trip(sched):
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_a_rate_that_overflows_is_refused_by_the_optimizer_naming_the_epoch():
+    # 1.5^2000 overflows a float: Python raises OverflowError, torch would give inf
+    from rnnkit import optim
+
+    for sched in (ExponentialDecay(0.1, rate=1.5), StepDecay(0.1, drop_every=1, factor=1.5)):
+        assert sched(2000) == float("inf")
+        opt = optim.SGD(lr=sched)
+        opt.set_epoch(2000)
+        with pytest.raises(ValueError, match="lr schedule value at epoch 2000 must be a finite number"):
+            opt.current_lr

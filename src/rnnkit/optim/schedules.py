@@ -9,7 +9,11 @@ An optimizer accepts one in place of a float ``lr`` and asks it for the rate of 
     Piecewise([30, 50, 70], [0.01, 0.008, 0.005, 0.002])   values[#{b ≤ epoch}]
     ExponentialDecay(0.1, rate=0.95)               lr = 0.1 · 0.95^epoch            (ExponentialLR)
 
-A boundary or milestone m means "from epoch m on": the new rate is in force at epoch m itself.
+A boundary or milestone m means "from epoch m on": the new rate is in force at epoch m itself,
+as in torch's MultiStepLR. (Keras's PiecewiseConstantDecay counts optimizer steps and switches
+after a boundary, ``step > boundary``: its boundary b is this boundary b + 1.) The rate is
+constant within an epoch, like Keras's ExponentialDecay with staircase=True and decay_steps = the
+steps of one epoch.
 """
 
 from __future__ import annotations
@@ -46,6 +50,15 @@ def _increasing_ints(name: str, values) -> list[int]:
             f"got {values!r}"
         )
     return out
+
+
+def _power(base: float, exponent: int) -> float:
+    """base ** exponent, inf where that overflows (a rate > 1 for many epochs), so that the
+    optimizer's check of the rate names the schedule and the epoch (Python raises OverflowError)."""
+    try:
+        return base**exponent
+    except OverflowError:
+        return float("inf")
 
 
 class Schedule:
@@ -95,7 +108,7 @@ class StepDecay(Schedule):
             drops = epoch // self.drop_every
         else:
             drops = bisect.bisect_right(self.milestones, epoch)
-        return self.initial * self.factor**drops
+        return self.initial * _power(self.factor, drops)
 
     def _config(self):
         return {"initial": self.initial, "drop_every": self.drop_every,
@@ -116,7 +129,7 @@ class Piecewise(Schedule):
                 f"values must hold len(boundaries) + 1 = {len(self.boundaries) + 1} rates, "
                 f"got {len(values)}"
             )
-        self.values = [_positive_float("values[i]", v, allow_zero=True) for v in values]
+        self.values = [_positive_float(f"values[{i}]", v, allow_zero=True) for i, v in enumerate(values)]
 
     def _lr(self, epoch):
         return self.values[bisect.bisect_right(self.boundaries, epoch)]
@@ -133,7 +146,7 @@ class ExponentialDecay(Schedule):
         self.rate = _positive_float("rate", rate)
 
     def _lr(self, epoch):
-        return self.initial * self.rate**epoch
+        return self.initial * _power(self.rate, epoch)
 
     def _config(self):
         return {"initial": self.initial, "rate": self.rate}

@@ -8,11 +8,21 @@ Batching modes for variable-length data:
     "padded"  random batches, each cut to its longest sequence and run with `lengths`;
     "bucket"  batches in which every sequence has the same length (seed 002, 2.1.5: one batch per
               length), run without padding.
-Both give the same gradients as feeding the sequences one at a time (tests/layers).
+Both give the same gradients as feeding the sequences one at a time (tests/layers,
+tests/training/test_batching.py): a batch's loss is the mean over its real outputs (one per
+sequence, or one per real step of a per-step output; see rnnkit.losses), so its gradient is
+Σ_i n_i g_i / Σ_i n_i, where g_i is the gradient of sequence i fed alone (the mean over its own
+n_i outputs): with per-step outputs a sequence weighs in proportion to its length.
+
+What bucketing does change is how an epoch's updates weigh the examples: each batch is one
+update whatever its size, and a bucket holding fewer sequences than batch_size gives a smaller
+batch, so a sequence of a rare length has a larger share of its update (a bucket of one is a
+whole update) than it would in a random padded batch. An epoch also has more updates.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,13 +107,13 @@ class SequenceData:
         return y
 
     def split(self, fraction: float) -> tuple["SequenceData", "SequenceData"]:
-        """(first 1 − fraction, last fraction), as Keras' validation_split takes the tail."""
+        """(first ⌊N·(1 − fraction)⌋ examples, the rest), as Keras' validation_split: the tail,
+        taken before any shuffling, with Keras' count (N = 256, fraction 0.2: 204 and 52)."""
         if not 0.0 < fraction < 1.0:
             raise ValueError(f"validation_split must lie in (0, 1), got {fraction!r}")
-        n_val = int(round(len(self) * fraction))
-        if n_val < 1 or n_val >= len(self):
+        cut = int(math.floor(len(self) * (1.0 - fraction)))
+        if cut < 1 or cut >= len(self):
             raise ValueError(f"validation_split={fraction} leaves no examples on one side of {len(self)}")
-        cut = len(self) - n_val
         return self.take(np.arange(cut), trim=False), self.take(np.arange(cut, len(self)), trim=False)
 
 
