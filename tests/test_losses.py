@@ -201,3 +201,18 @@ SPARSE, CAT = losses.SparseCategoricalCrossentropy(), losses.CategoricalCrossent
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("last, loss", [("softmax", "sparse_categorical_crossentropy"),
+                                        ("softmax", "categorical_crossentropy"),
+                                        ("sigmoid", "binary_crossentropy")])
+def test_compile_refuses_an_output_activation_the_loss_applies_again(last, loss):
+    # Keras's Dense(C, activation="softmax") + cross-entropy idiom would train through softmax twice
+    from rnnkit import Sequential
+    from rnnkit.layers import LSTM, Activation, Dense
+
+    for output in (Dense(3, activation=last), Activation(last)):
+        model = Sequential([LSTM(4), output], input_shape=(5, 2))
+        with pytest.raises(ValueError, match=f"takes logits and applies {last} itself.*remove that activation"):
+            model.compile("adam", loss=loss)
+    Sequential([LSTM(4), Dense(3, activation=last)], input_shape=(5, 2)).compile("adam", loss="mse")

@@ -146,6 +146,7 @@ class Loss:
     sparse: ClassVar[bool] = False  # the target is integer labels without the class axis
     per_unit: ClassVar[bool] = True  # ℓ is per output unit, so the mean also runs over C
     unit_interval: ClassVar[bool] = False  # targets must lie in [0, 1]
+    applies: ClassVar[str | None] = None  # the activation the loss applies to the logits itself
 
     def __call__(self, pred, target, lengths=None) -> tuple[float, np.ndarray]:
         pred = check_pred(pred)
@@ -191,6 +192,7 @@ class MeanSquaredError(Loss):
 class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     unit_interval = True
+    applies = "sigmoid"
 
     def _terms(self, z, y):
         return np.logaddexp(0, z) - y * z, sigmoid(z) - y
@@ -200,6 +202,7 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     per_unit = False
     unit_interval = True
+    applies = "softmax"
 
     def _terms(self, z, y):
         logp = log_softmax(z)
@@ -210,6 +213,7 @@ class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
     sparse = True
     per_unit = False
+    applies = "softmax"
 
     def _terms(self, z, y):
         logp = log_softmax(z)

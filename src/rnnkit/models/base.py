@@ -76,6 +76,8 @@ class Model:
         (the standard deviation of Gaussian noise added to every weight for each training
         batch's forward and backward pass; the update goes to the noise-free weights)."""
         names = [metrics] if isinstance(metrics, str) else list(metrics)
+        loss_function = losses.get(loss)
+        _refuse_a_second_squashing(self, loss_function)
         opt = optim.get(optimizer, **optimizer_options)
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
             if value is not None and not checks.real(arg, value) > 0:
@@ -84,7 +86,7 @@ class Model:
         if not 0 <= checks.real("weight_noise", weight_noise) < float("inf"):
             raise ValueError(f"weight_noise must be a standard deviation >= 0, got {weight_noise!r}")
         self.compiled = Compiled(
-            loss=losses.get(loss), loss_name=loss if isinstance(loss, str) else type(loss).__name__,
+            loss=loss_function, loss_name=loss if isinstance(loss, str) else type(loss).__name__,
             optimizer=opt, metrics={m: metric_functions.get(m) for m in names},
             clipnorm=clipnorm, clipvalue=clipvalue, weight_noise=float(weight_noise),
         )
@@ -186,3 +188,18 @@ class Model:
         if print_fn is not None:
             print_fn(text)
         return text
+
+
+def _refuse_a_second_squashing(model, loss) -> None:
+    """Keras's idiom Dense(C, activation="softmax") + a cross-entropy expects probabilities; here the
+    cross-entropies take logits and apply softmax (sigmoid) themselves, so that model would train,
+    badly, through the activation twice. Refused for a last layer whose activation is visible."""
+    layers = getattr(model, "layers", None)
+    last = layers[-1] if layers else None
+    activation = getattr(last, "activation", None) if getattr(last, "kind", None) in ("Dense", "Activation") else None
+    if loss.applies is not None and activation == loss.applies:
+        raise ValueError(
+            f"loss {loss.name!r} takes logits and applies {loss.applies} itself, but the model's last layer "
+            f"already applies {activation} (Keras's from_logits=False idiom): remove that activation; "
+            f"predict then returns logits, and {loss.applies} of them gives the probabilities")
+
