@@ -24,3 +24,26 @@ def test_binary_subtraction_gets_every_bit_right():
 @pytest.mark.parametrize("epochs", [15])
 def test_custom_model_learns(epochs):
     assert load("custom_model").main(epochs) > 0.85
+
+
+def test_names_classifier_beats_the_majority_class_by_far():
+    assert load("names_classifier").main() > 0.65  # the majority class is 0.226
+
+
+def test_bracket_depth_tags_unseen_strings():
+    assert load("bracket_depth").main() > 0.98
+
+
+def test_char_generation_recites_the_rhyme_greedily():
+    assert load("char_generation").main() == 1.0
+
+
+def test_reverse_digits_decodes_unseen_strings():
+    greedy, beam = load("reverse_digits").main()
+    assert greedy > 0.95 and beam > 0.95
+
+
+def test_vanishing_gradients_tanh_vanishes_and_an_open_forget_gate_does_not():
+    ratios = load("vanishing_gradients").main()
+    assert ratios["SimpleRNN"] < 1e-3 and ratios["LSTM"] < 1e-3  # fresh: both vanish over T = 100
+    assert ratios["LSTM forget bias 3"] > 0.1
