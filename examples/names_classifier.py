@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from rnnkit import Sequential
+from rnnkit import Sequential, softmax
 from rnnkit.datasets import names
 from rnnkit.layers import GRU, Bidirectional, Dense
 
@@ -40,11 +40,6 @@ def main(epochs: int = 6) -> float:
     for name, p in zip(typed, probs):
         print(f"{name} -> {data.classes[p.argmax()]} ({p.max():.2f})")
     return acc
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
 
 
 if __name__ == "__main__":

@@ -285,3 +285,12 @@ def test_same_seed_same_weights():
     a.build((None, 4))
     b.build((None, 4))
     assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_softmax_and_sigmoid_give_probabilities_from_logits():
+    # predict returns logits (the losses take them): these turn them into probabilities
+    z = np.array([[1000.0, 999.0, -1000.0], [0.0, 0.0, 0.0]])
+    p = rnnkit.softmax(z)
+    np.testing.assert_allclose(p, [[1 / (1 + np.exp(-1)), 1 / (1 + np.e), 0.0], [1 / 3] * 3], rtol=1e-12)
+    np.testing.assert_allclose(rnnkit.sigmoid(np.array([-800.0, 0.0, 2.0])), [0.0, 0.5, 1 / (1 + np.exp(-2))],
+                               rtol=1e-12, atol=1e-300)

@@ -8,9 +8,17 @@ from rnnkit.cells._common import ACTIVATIONS as CELL_ACTIVATIONS
 from rnnkit.layers.base import Gradients, Layer
 
 
-def _softmax(a: np.ndarray) -> np.ndarray:
+def softmax(logits) -> np.ndarray:
+    """Probabilities over the last axis from logits (what the cross-entropy losses apply, and
+    predict leaves to the caller); shifted by the row maximum, so large logits do not overflow."""
+    a = np.asarray(logits)
     e = np.exp(a - a.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(logits) -> np.ndarray:
+    """1 / (1 + e^(−z)) element-wise: binary_crossentropy's probabilities from its logits."""
+    return CELL_ACTIVATIONS["sigmoid"][0](np.asarray(logits))
 
 
 NAMES = ("linear", "softmax", *sorted(CELL_ACTIVATIONS))
@@ -27,7 +35,7 @@ def apply(name: str, a: np.ndarray) -> np.ndarray:
     if name == "linear":
         return a
     if name == "softmax":
-        return _softmax(a)
+        return softmax(a)
     return CELL_ACTIVATIONS[name][0](a)
 
 

@@ -201,5 +201,5 @@ def _refuse_a_second_squashing(model, loss) -> None:
         raise ValueError(
             f"loss {loss.name!r} takes logits and applies {loss.applies} itself, but the model's last layer "
             f"already applies {activation} (Keras's from_logits=False idiom): remove that activation; "
-            f"predict then returns logits, and {loss.applies} of them gives the probabilities")
+            f"predict then returns logits, and rnnkit.{loss.applies}(logits) the probabilities")
 
