@@ -4,13 +4,14 @@ Run from the repository root (PyTorch 2.13 CPU must be installed):
 
     python benchmarks/bench_names.py                        # aiedu10, the task's defaults
     python benchmarks/bench_names.py --subset all18
-    python benchmarks/bench_names.py --threads 1 --clock cpu
+    python benchmarks/bench_names.py --threads 1
 
-"The same" means: the model `rnnkit train names` builds (input dropout, GRU, dropout, dense
-softmax layer), started from the same weights (copied into torch.nn.GRU / nn.Linear), the same
-training examples in the same batches in the same order (rnnkit's own `batch_indices` with the
-seed of each epoch, each batch cut to its longest name), Adam with the same learning-rate decay
-and gradient-norm clipping, the same number of epochs, and a validation pass after every epoch.
+"The same" means: the model `rnnkit train names` builds (input dropout, GRU, dropout, Dense
+logits under a softmax cross-entropy), started from the same weights (copied into torch.nn.GRU /
+nn.Linear), the same training examples in the same batches in the same order (rnnkit's own
+`batch_indices` with the seed of each epoch, each batch cut to its longest name), Adam with the
+same learning-rate decay and gradient-norm clipping, the same number of epochs, and a validation
+pass after every epoch.
 PyTorch runs every batch as a packed sequence (`pack_padded_sequence`), its standard way to
 skip the padding. The dropout masks differ (each library draws its own), so the accuracies agree
 only statistically; they are printed so that a fast but broken run cannot pass unnoticed.

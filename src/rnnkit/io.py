@@ -49,11 +49,14 @@ def save_file(path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metada
     The file is first written to a temporary sibling, flushed and fsync'ed, then moved over
     `path` with `os.replace`, so a crash at any point leaves either the old file or the new
     one, never a mix (a symbolic link at `path` is replaced by the file; its target is left as
-    it was). Missing parent directories are created. JSON turns tuples into lists and non-string
-    keys into strings; `load_file` returns what JSON gives back.
+    it was). The folder is then fsync'ed too, so that the rename survives a power cut (skipped
+    where the file system cannot sync folders), and temporaries left by killed saves to the same
+    path are removed. Missing parent directories are created. JSON turns tuples into lists and
+    non-string keys into strings; `load_file` returns what JSON gives back.
 
     Raises TypeError if `metadata` is not JSON-serialisable, ValueError for a dtype safetensors
-    cannot store, and OSError (naming `path`) if the destination cannot be written.
+    cannot store, and OSError (naming `path`) if the destination cannot be written or its folder
+    cannot be synced.
     """
     path = Path(path)
     if not path.name or path.name == "..":

@@ -140,7 +140,8 @@ def _best_epoch_text(results: dict) -> str:
 
 @app.command("tasks")
 def list_tasks() -> None:
-    """List the built-in tasks: pattern, data, size, task options and reference result."""
+    """List the built-in tasks: pattern, data, size, task options, a `predict` example and the
+    reference result."""
     try:
         typer.echo("\n".join(_task_list()))
         sys.stdout.flush()

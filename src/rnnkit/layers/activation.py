@@ -1,4 +1,5 @@
-"""Element-wise activations as a layer, and the functions Dense uses."""
+"""Element-wise activations as a layer, and the functions Dense uses; softmax and sigmoid are
+also rnnkit.softmax / rnnkit.sigmoid, which turn predict's logits into probabilities."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The model base: the Keras verbs (compile, fit, evaluate, predict, save, summary) on top of
-the model protocol that subclasses implement (see rnnkit.training.loop):
+"""The model base: the Keras verbs (compile, fit, evaluate, predict, get_weights/set_weights,
+save/save_weights/load_weights, summary) on top of the model protocol that subclasses
+implement (see rnnkit.training.loop):
 
     params, build(input_shape), forward(x, lengths, training, rng) -> (y, y_lengths, cache),
     backward(dy, cache) -> grads, output_lengths(x, lengths), get_config(), from_config().

@@ -9,7 +9,8 @@ feeding a sequence step by step gives the outputs of ``model.forward`` on the wh
 (tests/models/test_stepping.py checks it to 1e-12 in float64 for every cell, stacked). A
 recurrent layer that returns only its last step still yields its h_t at every step, which is
 what the model would output if the sequence ended there. Stepping is inference: dropout is off.
-Layers that must see the whole sequence (Bidirectional, go_backwards) raise a ValueError.
+Layers that must see the whole sequence (Bidirectional, go_backwards) raise a ValueError, and
+so does an Embedding with mask_zero given its padding id 0 (forward would skip that step).
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ Contract (a subclass sets the class attributes and overrides the methods marked 
     reference: str               the number the notes / paper report, if any
     monitor: str                 validation log that picks the best checkpoint ("val_accuracy", "val_loss", ...)
     options: tuple[Option, ...]  task settings (--subset, --horizon, ...): name, default, choices, type
+    predict_example: tuple[str, ...]  inputs for `rnnkit predict RUN ...`, shown by `rnnkit tasks`
+    embeds_tokens: bool          the model starts with an Embedding (else --embedding is refused)
+    accuracy_counts: str         what the held-out accuracy counts where training logs another
+                                 ("recalled symbols", "exact match"); "" when they are the same
 
     defaults(options) -> dict            * hyperparameters (HParams fields) that give a good model
     cell_defaults(cell, options) -> dict   changes to defaults() for a run with that cell (default none)

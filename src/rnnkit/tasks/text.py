@@ -126,7 +126,7 @@ class Text(Task):
     name = "text"
     pattern = "character-level language model; one-to-many generation"
     data = "Python's own documentation text (pydoc_data/topics.py, PSF License), or -o corpus=FILE"
-    size = "pydoc (3.11): 379k unique characters -> 305k train / 37k val / 37k test; V = 104"
+    size = "pydoc (3.11): 376k unique characters -> 299k train / 40k val / 37k test; V = 104"
     kind = "density"
     reference = "held-out bits per character below an order-5 Kneser–Ney character n-gram on the same text"
     embeds_tokens = True

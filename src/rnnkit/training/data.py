@@ -7,7 +7,8 @@ Targets y are (N, ...) for an output at the last step, or (N, T, ...) for an out
 Batching modes for variable-length data:
     "padded"  random batches, each cut to its longest sequence and run with `lengths`;
     "bucket"  batches in which every sequence has the same length (seed 002, 2.1.5: one batch per
-              length), run without padding.
+              length; here each length's sequences are cut into batches of batch_size), run
+              without padding.
 Both give the same gradients as feeding the sequences one at a time (tests/layers,
 tests/training/test_batching.py): a batch's loss is the mean over its real outputs (one per
 sequence, or one per real step of a per-step output; see rnnkit.losses), so its gradient is

@@ -5,7 +5,7 @@
     model.backward(dy, cache)                   -> dict[str, ndarray] (same keys as params)
 
 y_lengths tells the loss which output steps are real (None: all, or an output at the last step
-only). Every random choice of epoch e comes from np.random.default_rng([seed, e]), so training
+only). Every random choice of epoch e comes from np.random.default_rng([seed, 1, e]), so training
 10 epochs equals training 5, saving, loading and training 5 more, bit for bit (except with an
 optimizer that averages weights, `ema`: fit ends on the averages, so training resumes from them).
 """
