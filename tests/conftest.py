@@ -1,4 +1,5 @@
-"""Test-suite wiring: with --require-torch (CI passes it) a skipped PyTorch comparison fails the run."""
+"""Test-suite wiring: with --require-torch (CI passes it) a skipped PyTorch comparison fails the run,
+and the run does not start without PyTorch."""
 
 from __future__ import annotations
 
