@@ -104,7 +104,8 @@ def backward(d_hs, d_state_T, cache) -> CellGrads:
             dr = d_rh * hp
             d_rec_n = da_n
             dh_prev = dh_prev + d_rh * r
-            d_W_hn = hn[t].T @ zero_dead(m, da_n)
+            # r ⊙ h of a padded row holds whatever that row's input made of r (NaN · 0 = NaN)
+            d_W_hn = zero_dead(m, hn[t]).T @ zero_dead(m, da_n)
         da_r = dr * r * (1.0 - r)
         d_rz = zero_dead(m, np.concatenate([da_r, da_z], axis=1))
         dh_prev = dh_prev + d_rz @ W_h[:, : 2 * H].T

@@ -46,6 +46,11 @@ def recurrent_weight_grad(h0, hs, d, out) -> np.ndarray:
     if B * T == 0:
         out[...] = 0.0
         return out
+    if T > 1 and B > 1 and not np.isfinite(hs[:-1, T - 1]).all():
+        # the one-GEMM pairing below multiplies these last outputs by zeroed rows of d, and
+        # 0 · inf is NaN where the reference never touches them: pair each sequence alone
+        out[...] = h0.T @ d[:, 0] + sum(hs[b, :-1].T @ d[b, 1:] for b in range(B))
+        return out
     _weight_grad(h0, hs.reshape(B * T, H), d.reshape(B * T, d.shape[2]), T, out)
     return out
 
