@@ -22,8 +22,10 @@ import itertools
 
 import numpy as np
 import pytest
+from numba import njit
 
 from rnnkit.cells import FAMILIES
+from rnnkit.kernels._common import JIT, sigmoid, tanh
 
 F64_ABS = 1e-10
 F32_REL = 1e-5
@@ -157,3 +159,13 @@ def assert_equivalent(family, variant, seed, dtype, **case):
                 f"{where}: {error:.3e} from {label}, tolerance {tolerance:.3e} "
                 f"(the float32 reference is {reference_error:.3e} from exact)"
             )
+
+
+@njit(**JIT)
+def apply_activation(x, which):
+    """The kernels' own tanh (which = 0) or sigmoid (1) over a flat array, as the cells call them."""
+    out = np.empty_like(x)
+    for k in range(x.size):
+        out[k] = tanh(x[k]) if which == 0 else sigmoid(x[k])
+    return out
+

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from numba import njit
 
 import rnnkit
 from rnnkit.cells import FAMILIES
-from rnnkit.kernels._common import JIT, sigmoid, tanh
-from tests.kernels.equivalence import as_float64, compared_arrays, fast_module, run
+from tests.kernels.equivalence import apply_activation, as_float64, compared_arrays, fast_module, run
 
 VARIANTS = [("rnn", {"activation_name": "tanh"}), ("rnn", {"activation_name": "relu"}),
             ("rnn", {"activation_name": "sigmoid"}), ("lstm", {}),
@@ -213,20 +211,12 @@ def test_any_layout_gives_the_same_bits(family, variant, dtype):
 
 # --- the activations at the float edges -------------------------------------------------------
 
-@njit(**JIT)
-def _apply(x, which):
-    out = np.empty_like(x)
-    for k in range(x.size):
-        out[k] = tanh(x[k]) if which == 0 else sigmoid(x[k])
-    return out
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_activations_at_the_float_edges(dtype):
     fi = np.finfo(dtype)
     x = np.array([0.0, fi.smallest_subnormal, -fi.smallest_subnormal, fi.tiny, -fi.tiny, 1e4, -1e4,
                   fi.max, -fi.max, np.inf, -np.inf, np.nan], dtype=dtype)
-    t, s = _apply(x, 0), _apply(x, 1)
+    t, s = apply_activation(x, 0), apply_activation(x, 1)
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(t, np.tanh(x))  # exact: tanh(x) = x for tiny x, ±1 beyond
         assert (s[:5] == 0.5).all() and s[5] == 1 and s[7] == 1 and s[9] == 1 and np.isnan(s[11])
@@ -234,7 +224,7 @@ def test_activations_at_the_float_edges(dtype):
         # kernels' σ is never further from it than float32's / float64's smallest normal
         for k in (6, 8, 10):
             assert 0.0 <= s[k] <= fi.tiny
-    assert dtype == np.float32 or np.signbit(_apply(np.array([-0.0]), 0)[0])
+    assert dtype == np.float32 or np.signbit(apply_activation(np.array([-0.0]), 0)[0])
 
 
 # --- the layers' options ----------------------------------------------------------------------
