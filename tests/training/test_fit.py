@@ -243,7 +243,7 @@ def test_ema_validates_checkpoints_and_ends_on_the_averaged_weights(tmp_path):
     assert best.evaluate(*val)["loss"] == pytest.approx(min(history.history["val_loss"]), rel=1e-6)
 
 
-def test_an_update_that_overflows_the_weights_is_undone_and_never_checkpointed(tmp_path):
+def test_an_update_that_overflows_the_weights_stops_training_and_is_never_checkpointed(tmp_path):
     # Finite loss and gradient, but lr · gradient overflows float32: the weights would be inf.
     x = np.random.default_rng(0).normal(size=(16, 5, 2)).astype(np.float32)
     y = np.full((16, 1), 100.0, dtype=np.float32)
@@ -251,13 +251,10 @@ def test_an_update_that_overflows_the_weights_is_undone_and_never_checkpointed(t
     model.compile("sgd", loss="mse", lr=1e38)
     checkpoint = tmp_path / "best.safetensors"
     model.build((None, 2))
-    before = {k: v.copy() for k, v in model.params.items()}
     with pytest.raises(TrainingError, match=r"weights after the update are not finite at epoch 1, batch 1"):
         with np.errstate(over="ignore", invalid="ignore"):
             model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[ModelCheckpoint(checkpoint, monitor="loss")])
     assert not checkpoint.exists() and model.epochs_trained == 0 and model.history.history == {}
-    assert all(np.array_equal(v, before[k]) for k, v in model.params.items())
-    assert model.compiled.optimizer.iterations == 0 and model.compiled.optimizer.state == {}
 
 
 class _FixedGradient:
