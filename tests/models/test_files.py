@@ -256,6 +256,66 @@ def test_a_plain_callable_lr_trains_and_only_saving_refuses(tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+def test_a_plain_callable_lr_still_lets_the_weights_be_saved(tmp_path):
+    # save_weights (and checkpoints without the optimizer) hold no optimizer: its lr is no obstacle
+    from rnnkit.training import ModelCheckpoint
+
+    x, y, lengths = toy_data()
+    model = Sequential([LSTM(4), Dense(3)], seed=0)
+    model.compile("adam", loss="sparse_categorical_crossentropy", lr=lambda epoch: 0.01 / (1 + epoch))
+    best = ModelCheckpoint(tmp_path / "best.safetensors", monitor="loss", include_optimizer=False)
+    model.fit(x, y, lengths=lengths, epochs=2, verbose=0, callbacks=[best])
+    model.save_weights(tmp_path / "w.safetensors")
+    fresh = Sequential([LSTM(4), Dense(3)], seed=1)
+    fresh.load_weights(tmp_path / "w.safetensors")
+    again = rnnkit.load(tmp_path / "w.safetensors")
+    assert again.compiled is None and again.epochs_trained == 2
+    for other in (fresh, again):
+        np.testing.assert_array_equal(other.predict(x, lengths=lengths), model.predict(x, lengths=lengths))
+    assert rnnkit.load(tmp_path / "best.safetensors").epochs_trained == 2
+
+
+def test_a_metric_given_as_a_function_is_logged_by_name_so_the_model_saves(tmp_path):
+    # logged under the function object itself, history and every save raised a TypeError
+    from rnnkit import metrics
+    from rnnkit.training import ModelCheckpoint
+
+    def top_margin(pred, target, lengths=None):
+        return float(np.mean(pred.max(axis=-1)))
+
+    x, y, lengths = toy_data()
+    model = Sequential([LSTM(4), Dense(3)], seed=0)
+    model.compile("adam", loss="sparse_categorical_crossentropy", metrics=[metrics.accuracy, top_margin])
+    best = ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_top_margin", mode="max")
+    history = model.fit(x, y, lengths=lengths, epochs=2, validation_split=0.25, verbose=0, callbacks=[best])
+    assert list(history.history) == ["loss", "accuracy", "top_margin", "val_loss", "val_accuracy", "val_top_margin"]
+    model.save(tmp_path / "m.safetensors")
+    fresh = Sequential([LSTM(4), Dense(3)], seed=1)
+    fresh.load_weights(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(fresh.predict(x, lengths=lengths), model.predict(x, lengths=lengths))
+    with pytest.raises(ModelFileError, match="with the metric 'top_margin', which is not one of rnnkit's"):
+        rnnkit.load(tmp_path / "m.safetensors")
+
+    model.compile("adam", loss="sparse_categorical_crossentropy", metrics=[metrics.accuracy])
+    model.save(tmp_path / "m.safetensors")  # a built-in metric function loads by its name
+    assert list(rnnkit.load(tmp_path / "m.safetensors").compiled.metrics) == ["accuracy"]
+    with pytest.raises(ValueError, match="both be logged as 'accuracy'"):
+        model.compile("adam", loss="mse", metrics=["accuracy", metrics.accuracy])
+
+
+def test_a_loss_of_the_users_own_saves_and_load_says_how_to_read_the_weights(tmp_path):
+    from rnnkit import losses
+
+    class Halved(losses.MeanSquaredError):
+        pass
+
+    model = Sequential([GRU(3), Dense(1)], seed=0, input_shape=(None, 2))
+    model.compile("sgd", loss=Halved())
+    model.save(tmp_path / "m.safetensors")
+    with pytest.raises(ModelFileError, match="with the loss 'Halved', which is not one of rnnkit's.*load_weights"):
+        rnnkit.load(tmp_path / "m.safetensors")
+
+
 def test_failed_save_keeps_previous_file(tmp_path, monkeypatch):
     model = classifier()
     model.build((None, 2))

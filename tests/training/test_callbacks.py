@@ -64,6 +64,19 @@ def test_hooks_run_in_keras_order_and_batch_logs_are_the_running_epoch_means():
     assert all(np.array_equal(v, plain.params[k]) for k, v in model.params.items())
 
 
+def test_history_keys_keep_the_logged_order_in_every_process():
+    # a set of the keys ordered them by string hashes, which PYTHONHASHSEED changes per process
+    keys = [f"metric_{i}" for i in range(10)]
+    history = History()
+    history.on_epoch_end(None, 0, {k: float(i) for i, k in enumerate(keys)})
+    history.on_epoch_end(None, 1, {"late": 1.0, **{k: 0.0 for k in reversed(keys)}})
+    assert list(history.history) == [*keys, "late"]
+    assert history.history["late"][0] != history.history["late"][0] and history.history["late"][1] == 1.0
+    x, y = toy()
+    fitted = small_model(metrics=["r2"]).fit(x, y, epochs=1, batch_size=8, validation_split=0.25, verbose=0)
+    assert list(fitted.history) == ["loss", "r2", "val_loss", "val_r2"]  # Keras's order
+
+
 def test_only_callbacks_with_their_own_batch_hook_are_called_per_batch():
     from rnnkit.training.callbacks import overrides
 

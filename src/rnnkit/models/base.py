@@ -72,11 +72,12 @@ class Model:
     def compile(self, optimizer="adam", loss="mse", metrics=(), *, clipnorm: float | None = None,
                 clipvalue: float | None = None, weight_noise: float = 0.0, **optimizer_options) -> "Model":
         """Fix the loss, optimizer (a name or instance; its options pass through: lr, or ema=0.999
-        to validate, checkpoint and return a running average of the weights), metrics, gradient
-        clipping (by global norm and/or by value, seed 004) and weight noise
-        (the standard deviation of Gaussian noise added to every weight for each training
-        batch's forward and backward pass; the update goes to the noise-free weights)."""
-        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        to validate, checkpoint and return a running average of the weights), metrics (names, or
+        functions logged under their __name__), gradient clipping (by global norm and/or by
+        value, seed 004) and weight noise (the standard deviation of Gaussian noise added to
+        every weight for each training batch's forward and backward pass; the update goes to the
+        noise-free weights)."""
+        named = _named_metrics(metrics)
         loss_function = losses.get(loss)
         _refuse_a_second_squashing(self, loss_function)
         opt = optim.get(optimizer, **optimizer_options)
@@ -88,11 +89,12 @@ class Model:
             raise ValueError(f"weight_noise must be a standard deviation >= 0, got {weight_noise!r}")
         self.compiled = Compiled(
             loss=loss_function, loss_name=loss if isinstance(loss, str) else type(loss).__name__,
-            optimizer=opt, metrics={m: metric_functions.get(m) for m in names},
+            optimizer=opt, metrics=named,
             clipnorm=clipnorm, clipvalue=clipvalue, weight_noise=float(weight_noise),
         )
         # the optimizer's own config is taken when saving: a plain-callable lr trains, but cannot be saved
-        self.compile_config = {"loss": self.compiled.loss_name, "metrics": names, "clipnorm": clipnorm,
+        # with the optimizer (save_weights still works)
+        self.compile_config = {"loss": self.compiled.loss_name, "metrics": list(named), "clipnorm": clipnorm,
                                "clipvalue": clipvalue, "weight_noise": float(weight_noise)}
         return self
 
@@ -173,7 +175,8 @@ class Model:
     def save_weights(self, path: str | os.PathLike) -> None:
         """Keras's name for save(path, include_optimizer=False): the same one file (weights, and
         the architecture that lets load_weights build an unbuilt model), read back by load_weights
-        or rnnkit.load."""
+        or rnnkit.load. The compile settings go in too where they can be written; with a
+        plain-callable lr they cannot, and rnnkit.load gives the model uncompiled."""
         self.save(path, include_optimizer=False)
 
     def load_weights(self, path: str | os.PathLike) -> None:
@@ -189,6 +192,20 @@ class Model:
         if print_fn is not None:
             print_fn(text)
         return text
+
+
+def _named_metrics(metrics) -> dict:
+    """name -> metric function. A callable is logged under its __name__ (as Keras does): keyed by
+    the function itself, history, callbacks' `monitor` and every saved file would choke on it."""
+    named = {}
+    for metric in [metrics] if isinstance(metrics, str) else list(metrics):
+        function = metric_functions.get(metric)
+        name = metric if isinstance(metric, str) else getattr(metric, "__name__", type(metric).__name__)
+        if name in named or name == "loss":
+            raise ValueError(f"metrics: two metrics would both be logged as {name!r} (a callable is logged under "
+                             "its __name__, and 'loss' is the loss's); give each metric its own name")
+        named[name] = function
+    return named
 
 
 def _refuse_a_second_squashing(model, loss) -> None:

@@ -46,11 +46,25 @@ def save_model(model, path: str | os.PathLike, *, include_optimizer: bool = True
         "seed": model.seed,
         "epochs_trained": model.epochs_trained,
         "history": model.history.to_dict(),
-        "compile": None if model.compiled is None else {**model.compile_config,
-                                                        "optimizer": model.compiled.optimizer.config()},
+        "compile": _compile_record(model, required=with_optimizer),
         "optimizer_state": with_optimizer,
     }
     io.save_file(path, tensors, metadata)
+
+
+def _compile_record(model, *, required: bool) -> dict | None:
+    """The compile settings as JSON (None for an uncompiled model). An optimizer that cannot be
+    written (a plain-callable lr) refuses a save that includes its state; save_weights (the
+    weights only, as in Keras) still writes the file, recording the model as uncompiled."""
+    if model.compiled is None:
+        return None
+    try:
+        optimizer = model.compiled.optimizer.config()
+    except ValueError:
+        if required:
+            raise
+        return None
+    return {**model.compile_config, "optimizer": optimizer}
 
 
 def _split(tensors: dict[str, np.ndarray], path):
@@ -146,12 +160,28 @@ def _load_optimizer_state(model, optimizer, state: dict[str, np.ndarray]) -> Non
                                  f"expected {io._describe(param.shape, param.dtype)}")
 
 
-def _compile(model, compile_config: dict | None):
+def _refuse_user_defined(path, what: str, names, lookup) -> None:
+    """A loss or metric of the user's own is saved by name only; say so, and how to get the
+    weights back, rather than calling the file unreadable."""
+    for name in names:
+        try:
+            lookup(name)
+        except ValueError:
+            raise io.ModelFileError(
+                f"{os.fspath(path)!r} was compiled with the {what} {name!r}, which is not one of rnnkit's, so "
+                f"rnnkit.load cannot rebuild it; create and compile the model, then call its load_weights(path) "
+                f"(this restores the weights only, not the optimizer state)") from None
+
+
+def _compile(model, compile_config: dict | None, path):
     """Compile as the file says; returns the optimizer (None for a model saved uncompiled)."""
     if compile_config is None:
         return None
-    from rnnkit import optim
+    from rnnkit import losses, metrics, optim
 
+    _refuse_user_defined(path, "loss", [compile_config["loss"]], losses.get)
+    names = compile_config["metrics"]
+    _refuse_user_defined(path, "metric", [names] if isinstance(names, str) else names, metrics.get)
     optimizer = optim.from_config(compile_config["optimizer"])
     model.compile(optimizer, loss=compile_config["loss"], metrics=compile_config["metrics"],
                   clipnorm=compile_config["clipnorm"], clipvalue=compile_config["clipvalue"],
@@ -168,7 +198,7 @@ def load(path: str | os.PathLike):
         model = _architecture(meta, path)
     _assign(model, params, path)
     with _metadata_errors(path):
-        optimizer = _compile(model, meta.get("compile"))
+        optimizer = _compile(model, meta.get("compile"), path)
         model.epochs_trained = meta["epochs_trained"]
         model.history = History.from_dict(meta["history"])
         if optimizer is not None and meta.get("optimizer_state"):

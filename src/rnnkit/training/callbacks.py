@@ -51,7 +51,9 @@ class History(Callback):
 
     def on_epoch_end(self, model, epoch, logs):
         self.epochs.append(epoch)
-        for key in set(self.history) | set(logs):
+        # Known keys first, then new ones in the order logged (loss, metrics, val_...): a set here
+        # would order history.history by string hashes, differently in every process.
+        for key in [*self.history, *(k for k in logs if k not in self.history)]:
             self.history.setdefault(key, [math.nan] * (len(self.epochs) - 1)).append(logs.get(key, math.nan))
         return False
 
