@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.cells._common import ACTIVATIONS as CELL_ACTIVATIONS
-from rnnkit.layers.base import Gradients, Layer
+from rnnkit.layers.base import Gradients, Layer, real_array
 
 
 def softmax(logits) -> np.ndarray:
@@ -57,7 +57,7 @@ class Activation(Layer):
         self.activation = check_name(activation)
 
     def forward(self, x, *, lengths=None, training=False, rng=None):
-        y = apply(self.activation, np.asarray(x, dtype=self.dtype))
+        y = apply(self.activation, real_array(x, "x", self.dtype))  # complex x: an error, not a warning
         return y, y
 
     def step(self, x_t, state=None):

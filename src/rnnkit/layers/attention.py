@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit import _checks as checks
-from rnnkit.layers.base import Gradients, Layer
+from rnnkit.layers.base import Gradients, Layer, check_array, real_array
 from rnnkit.layers.initializers import glorot_uniform
 
 
@@ -40,6 +40,9 @@ class AdditiveAttention(Layer):
 
     def make_params(self, input_shape, rng):
         """input_shape = (Q, K): the query and key widths."""
+        if len(input_shape) != 2 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in input_shape):
+            raise ValueError(f"AdditiveAttention builds from input_shape (Q, K), the query and key widths "
+                             f"(positive integers), got {input_shape}")
         Q, K = input_shape
         A = self.units
         return {
@@ -56,14 +59,30 @@ class AdditiveAttention(Layer):
         """k_s W_k for every key (B, S, A): computed once per source when decoding step by step."""
         return np.asarray(keys, dtype=self.dtype) @ self.params["W_k"]
 
+    def __call__(self, query, keys, **kwargs):
+        """(context, weights), building from the query's and keys' widths on first use: the base
+        class would read a query's (T, Q) as (Q, K)."""
+        if not self.built:
+            self.build((np.shape(query)[-1], np.shape(keys)[-1]))
+        return self.forward(query, keys, **kwargs)[0]
+
     def forward(self, query, keys, *, key_lengths=None, projected_keys=None, training=False, rng=None):
         """query (B, T, Q), keys (B, S, K), key_lengths (B,) -> ((context (B, T, K), weights (B, T, S)), cache)."""
         self.require_built()
         p = self.params
-        query = np.asarray(query, dtype=self.dtype)
-        keys = np.asarray(keys, dtype=self.dtype)
+        # shapes checked here: broadcasting would otherwise fail deep inside, or pair wrong rows
+        query = check_array(query, "query", 3, p["W_q"].shape[0], dtype=self.dtype, letters="(B, T, Q)")
+        keys = check_array(keys, "keys", 3, p["W_k"].shape[0], dtype=self.dtype, letters="(B, S, K)")
         B, S, _ = keys.shape
-        kp = self.project_keys(keys) if projected_keys is None else projected_keys  # (B, S, A)
+        if query.shape[0] != B:
+            raise ValueError(f"query and keys must hold the same batch B, got shapes {query.shape} and {keys.shape}")
+        if projected_keys is None:
+            kp = self.project_keys(keys)  # (B, S, A)
+        else:
+            kp = real_array(projected_keys, "projected_keys", self.dtype)
+            if kp.shape != (B, S, self.units):
+                raise ValueError(f"projected_keys must be project_keys(keys), of shape (B, S, A) = "
+                                 f"{(B, S, self.units)}, got {kp.shape}")
         qp = query @ p["W_q"] + p["b"]  # (B, T, A)
         u = np.tanh(qp[:, :, None, :] + kp[:, None, :, :])  # (B, T, S, A)
         scores = u @ p["v"]  # (B, T, S)

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnkit.layers.options import refuse_unknown
+
 SeedLike = int | np.random.Generator | None
 
 
@@ -38,7 +40,9 @@ class Layer:
     #: short Keras-like type name shown by summaries and stored in model files
     kind = "Layer"
 
-    def __init__(self, *, name: str | None = None, seed: SeedLike = None, dtype=np.float32):
+    def __init__(self, *, name: str | None = None, seed: SeedLike = None, dtype=np.float32, **unknown):
+        # a Keras option (LSTM(32, dropout=0.2)) gets an error naming this layer and rnnkit's way
+        refuse_unknown(getattr(self, "display_name", self.kind), unknown)
         self.name = name
         self.seed = seed
         self.dtype = np.dtype(dtype)
@@ -139,11 +143,11 @@ def real_array(x, name: str, dtype=None) -> np.ndarray:
     return x
 
 
-def check_array(x, name: str, ndim: int, last: int | None = None, *, dtype=None) -> np.ndarray:
+def check_array(x, name: str, ndim: int, last: int | None = None, *, dtype=None, letters=None) -> np.ndarray:
     """x as an array of real numbers with `ndim` dimensions (and last axis `last`), else a
-    ValueError naming it."""
+    ValueError naming it (and its axes, `letters`: by default (B, F) or (B, T, F))."""
     x = real_array(x, name, dtype)
-    letters = {2: "(B, F)", 3: "(B, T, F)"}.get(ndim, f"{ndim} dimensions")
+    letters = letters or {2: "(B, F)", 3: "(B, T, F)"}.get(ndim, f"{ndim} dimensions")
     if x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions {letters}, got shape {x.shape}")
     if last is not None and x.shape[-1] != last:
@@ -162,10 +166,10 @@ def check_lengths(lengths, B: int, T: int) -> np.ndarray | None:
         np.issubdtype(arr.dtype, np.floating) and bool(np.all(np.mod(arr, 1) == 0)))  # NaN fails
     if arr.size and not whole:
         raise ValueError(f"lengths must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
+    # the range check before the cast: 2**64 - 1 (uint64) or 1e30 would wrap to a negative int64
     if arr.size and (arr.min() < 1 or arr.max() > T):
         raise ValueError(f"lengths must lie in 1..T = 1..{T}, got min {arr.min()} and max {arr.max()}")
-    return arr
+    return arr.astype(np.int64)
 
 
 def reverse_within_lengths(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:

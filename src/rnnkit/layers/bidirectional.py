@@ -22,10 +22,12 @@ class Bidirectional(Layer):
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
         base.setdefault("dtype", layer.dtype)
+        # Bidirectional(LSTM(8, seed=3)) builds the same weights every time, as LSTM(8, seed=3) does
+        base.setdefault("seed", layer.seed)
+        self.forward_layer = layer  # first: display_name reads it, for the error on an unknown option
         super().__init__(**base)
         self.merge_mode = merge_mode
         config = layer.get_config()
-        self.forward_layer = layer
         config["go_backwards"] = not config["go_backwards"]
         self.backward_layer = Recurrent.from_config(config)
         self.return_sequences = layer.return_sequences

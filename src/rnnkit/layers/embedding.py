@@ -29,13 +29,20 @@ class Embedding(Layer):
         x = np.asarray(x)
         if x.ndim != 2:
             raise ValueError(f"x must be integer ids of shape (B, T), got shape {x.shape}")
-        if x.size and not np.issubdtype(x.dtype, np.integer):
-            if not np.all(np.mod(x, 1) == 0):
-                raise ValueError(f"x must hold integer ids, got dtype {x.dtype}")
-            x = x.astype(np.int64)
+        if x.dtype.kind == "O":  # nested lists of Python numbers; anything else is refused below
+            try:
+                x = x.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("x must hold integer ids, got an object array that does not") from None
+        # strings or complex numbers would reach np.mod's own TypeError, which names neither x nor ids
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"x must hold integer ids, got dtype {x.dtype}")
+        if x.size and x.dtype.kind == "f" and not (np.all(np.isfinite(x)) and np.all(np.mod(x, 1) == 0)):
+            raise ValueError(f"x must hold integer ids, got dtype {x.dtype} with a fractional or non-finite value")
+        # the range check before the cast: 1e20 cast to int64 wraps to a negative id
         if x.size and (x.min() < 0 or x.max() >= self.input_dim):
             raise ValueError(f"x ids must lie in 0..{self.input_dim - 1}, got {x.min()}..{x.max()}")
-        return x
+        return x.astype(np.int64, copy=False) if x.dtype.kind in "bf" else x
 
     def output_lengths(self, x, lengths):
         if not self.mask_zero:

@@ -2,8 +2,10 @@
 
 Options, as in Keras: return_sequences (every step's h, else the last real step's), return_state
 (also return the final state tuple), go_backwards (read each sequence from its own last real
-step to its first; the output sequence is then in reading order, as in Keras), an
-initial_state, and `lengths` (B,) for variable-length batches padded at the end. Padded steps
+step to its first; the output sequence is then in reading order, as in Keras, and its padding
+stays at the end, where `lengths` says it is: Keras, which reverses the padding too, puts a
+padded sequence's real outputs last instead), an initial_state, and `lengths` (B,) for
+variable-length batches padded at the end; padded steps output zeros, as in PyTorch. Padded steps
 change no output and no state, but their x values still meet a zero gradient in ∂L/∂W_x = xᵀ d:
 pad with finite values (zeros), since NaN · 0 = NaN. NaN in a real step propagates through
 that sequence only. backward checks dy against the shapes forward returned.
@@ -58,8 +60,8 @@ class Recurrent(Layer):
         init: str = "keras",
         **base,
     ):
+        self.cell = cell  # first: display_name reads it, for the error on an unknown option
         super().__init__(**base)
-        self.cell = cell
         self.units = checks.integer("units", units)
         self.return_sequences = return_sequences
         self.return_state = return_state

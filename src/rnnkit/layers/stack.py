@@ -9,6 +9,7 @@ from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.cell_spec import CellSpec
 from rnnkit.layers.dropout import Dropout
+from rnnkit.layers.options import refuse_unknown
 from rnnkit.layers.recurrent import Recurrent
 
 
@@ -31,7 +32,7 @@ class Stack(Layer):
         base.setdefault("dtype", layers[0].dtype)
         super().__init__(**base)
         self.layers = list(layers)
-        self.dropout = Dropout(dropout, dtype=self.dtype)
+        self.dropout = Dropout(dropout, dtype=self.dtype, seed=self.seed)
         self.return_sequences = layers[-1].return_sequences
         self.return_state = layers[-1].return_state
 
@@ -42,7 +43,9 @@ class Stack(Layer):
         return [*self.layers, self.dropout]
 
     def build(self, input_shape, rng=None):
-        rng = as_generator(self.seed if rng is None else rng)
+        # with no seed or generator of its own, each layer builds from its own seed (LSTM(8, seed=3))
+        own_seeds = rng is None and self.seed is None
+        rng = None if own_seeds else as_generator(self.seed if rng is None else rng)
         self.input_shape = tuple(input_shape)
         shape = self.input_shape
         for layer in self.layers:
@@ -74,7 +77,9 @@ class Stack(Layer):
             raise ValueError(f"initial_state must hold one entry per layer ({len(self.layers)}), each what that "
                              f"layer takes (or None), got {got}")
         states = initial_state or [None] * len(self.layers)
-        rng = as_generator(rng) if training and self.dropout.rate else None
+        # one stream for every dropout between layers (an int rng would repeat one mask); without an
+        # rng the Dropout draws from its own seed's stream
+        rng = as_generator(rng) if training and self.dropout.rate and rng is not None else None
         caches, finals = [], []
         for i, layer in enumerate(self.layers):
             drop_cache = None
@@ -149,6 +154,8 @@ def stacked(cell: CellSpec | str, units: int, num_layers: int = 1, *, bidirectio
     """The PyTorch-style recurrent block: `num_layers` layers of `cell`, optionally bidirectional
     (concat), dropout between layers. `cell` is a CellSpec or 'rnn' | 'lstm' | 'gru'."""
     num_layers = checks.integer("num_layers", num_layers)
+    refuse_unknown("stacked", {k: v for k, v in cell_options.items()
+                               if k not in ("bias", "activation", "reset_after", "unit_forget_bias")})
     spec = cell if isinstance(cell, CellSpec) else CellSpec(cell, **cell_options)
     extra = {} if dtype is None else {"dtype": dtype}
     layers = []

@@ -138,7 +138,10 @@ class Model:
     # -- weights -----------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights, in the order of `params` (layer by layer, each layer's own
-        order), as Keras's get_weights; set_weights takes such a list back."""
+        order), as Keras's get_weights; set_weights takes such a list back. The layouts are
+        rnnkit's, not Keras's: an LSTM's gate blocks (i, f, g, o) match Keras's, a GRU's (r, z, n)
+        are PyTorch's order where Keras has (z, r, h), so Keras GRU weights of the same shapes
+        (reset_after=False) need their first two blocks swapped."""
         self._require_built("get_weights")
         return [v.copy() for v in self.params.values()]
 

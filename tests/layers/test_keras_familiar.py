@@ -1,0 +1,186 @@
+"""What a user coming from Keras writes: Keras' constructor options that rnnkit does not take get
+an error naming the layer and rnnkit's way; a layer's own seed makes wrapped layers
+reproducible; ids, lengths and attention inputs of the wrong kind get a ValueError naming them."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from rnnkit.layers import (GRU, LSTM, Activation, AdditiveAttention, Bidirectional, Dense, Dropout, Embedding,
+                           SimpleRNN, Stack, stacked)
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: LSTM(8, dropout=0.2),
+         r"^LSTM does not take Keras' dropout=: .*never on the recurrent .*Dropout layer"),
+        (lambda: GRU(8, recurrent_dropout=0.2), r"^GRU does not take Keras' recurrent_dropout=: .*stacked\(\.\.\., "
+                                                r"dropout=p\)"),
+        (lambda: LSTM(8, activation="tanh"), r"^LSTM does not take Keras' activation=: LSTM and GRU always use tanh"),
+        (lambda: GRU(8, recurrent_activation="sigmoid"), r"^GRU does not take Keras' recurrent_activation=: .*sigmoid"),
+        (lambda: SimpleRNN(8, use_bias=False), r"^SimpleRNN does not take Keras' use_bias=: layers always have biases"),
+        (lambda: LSTM(8, stateful=True), r"^LSTM does not take Keras' stateful=: .*initial_state"),
+        (lambda: LSTM(8, kernel_initializer="he_normal"), r"^LSTM does not take Keras' kernel_initializer=: .*init="),
+        (lambda: LSTM(8, input_shape=(10, 3)), r"^LSTM does not take Keras' input_shape=: .*Sequential\(\[\.\.\.\], "
+                                               r"input_shape=\(T, F\)\)"),
+        (lambda: Dense(8, input_dim=4), r"^Dense does not take Keras' input_dim=:"),
+        (lambda: Dense(8, kernel_regularizer="l2"), r"^Dense does not take Keras' kernel_regularizer=: .*no per-layer"),
+        (lambda: Embedding(100, 8, input_length=20), r"^Embedding does not take Keras' input_length=:"),
+        (lambda: Dropout(0.5, noise_shape=(None, 1, 8)), r"^Dropout does not take Keras' noise_shape=:"),
+        (lambda: Bidirectional(LSTM(8), backward_layer=LSTM(8, go_backwards=True)),
+         r"^Bidirectional\(LSTM\) does not take Keras' backward_layer=: .*go_backwards flipped"),
+        (lambda: stacked("lstm", 8, 2, recurrent_dropout=0.1), r"^stacked does not take Keras' recurrent_dropout=:"),
+        (lambda: LSTM(8, retrun_sequences=True), r"^LSTM got an unexpected option 'retrun_sequences'$"),
+        (lambda: stacked("gru", 8, 2, unroll=True), r"^stacked does not take Keras' unroll=: nothing to choose"),
+    ],
+)
+def test_a_keras_option_rnnkit_does_not_take_names_the_layer_and_what_to_do(make, message):
+    # Python's own error read "Layer.__init__() got an unexpected keyword argument 'dropout'"
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+def test_the_options_rnnkit_does_take_still_go_through():
+    layer = SimpleRNN(4, "relu", return_sequences=True, return_state=True, go_backwards=True, init="torch",
+                      name="rnn", seed=1, dtype=np.float64)
+    assert (layer.name, layer.seed, layer.dtype, layer.cell.activation) == ("rnn", 1, np.float64, "relu")
+    assert Bidirectional(GRU(3), merge_mode="sum", name="bi").name == "bi"
+
+
+def params_of(make):
+    layer = make()
+    layer.build((None, 2))
+    return layer.params
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Bidirectional(LSTM(3, seed=7)),
+    lambda: Stack([GRU(3, seed=1, return_sequences=True), Bidirectional(LSTM(2, seed=2))]),
+])
+def test_wrappers_build_reproducibly_from_their_layers_seeds(make):
+    # as LSTM(3, seed=7) alone does: the wrapper, given no seed of its own, ignored its layers' seeds
+    a, b = params_of(make), params_of(make)
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_wrappers_own_seed_or_generator_still_decides():
+    a = params_of(lambda: Bidirectional(LSTM(3, seed=7), seed=8))
+    assert not np.array_equal(a["forward.W_x"], params_of(lambda: Bidirectional(LSTM(3, seed=7)))["forward.W_x"])
+    assert not np.array_equal(a["forward.W_x"], a["backward.W_x"])  # two directions, two draws
+    one, two = Stack([LSTM(3, seed=1)]), Stack([LSTM(3, seed=1)])
+    one.build((None, 2), rng=5)
+    two.build((None, 2), rng=5)
+    assert np.array_equal(one.params["0.W_x"], two.params["0.W_x"])
+
+
+@pytest.mark.parametrize(
+    "ids,message",
+    [
+        (np.array([["a", "b"]]), r"x must hold integer ids, got dtype <U1"),
+        (np.array([[1 + 0j, 2]]), r"x must hold integer ids, got dtype complex128"),
+        (np.array([[1, None]], dtype=object), r"x must hold integer ids"),
+        (np.array([[1, "a"]], dtype=object), r"x must hold integer ids, got an object array that does not"),
+        (np.array([[np.inf, 2.0]]), r"x must hold integer ids, got dtype float64 with a fractional or non-finite"),
+        (np.array([[1.5, 2.0]]), r"x must hold integer ids, got dtype float64 with a fractional"),
+        (np.array([[1e20, 2.0]]), r"x ids must lie in 0\.\.9, got 2\.0\.\.1e\+20"),  # not a wrapped negative id
+        (np.array([[2**64 - 1, 2]], dtype=np.uint64), r"x ids must lie in 0\.\.9, got 2\.\.18446744073709551615"),
+    ],
+)
+def test_embedding_refuses_ids_that_are_not_integers_in_range(ids, message):
+    layer = Embedding(10, 3)
+    layer.build((None,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and says so without a NumPy RuntimeWarning on the way
+        with pytest.raises(ValueError, match=message):
+            layer.forward(ids)
+
+
+def test_embedding_takes_whole_floats_bools_and_nested_lists_as_ids():
+    layer = Embedding(10, 3)
+    layer.build((None,))
+    expected = layer.params["E"][[[1, 0]]]
+    for ids in (np.array([[1.0, 0.0]]), np.array([[True, False]]), [[1, 0]], np.array([[1, 0]], dtype=object)):
+        y, cache = layer.forward(ids)
+        assert np.array_equal(y, expected) and cache.dtype == np.int64
+
+
+@pytest.mark.parametrize("lengths,message", [
+    (np.array([2**64 - 1, 3], dtype=np.uint64), "got min 3 and max 18446744073709551615"),  # not "min -1"
+    (np.array([1e30, 3.0]), r"got min 3\.0 and max 1e\+30"),
+])
+def test_lengths_too_large_for_int64_are_reported_as_given(lengths, message):
+    layer = LSTM(5)
+    layer.build((None, 4))
+    with pytest.raises(ValueError, match=r"lengths must lie in 1\.\.T = 1\.\.3, " + message):
+        layer.forward(np.ones((2, 3, 4)), lengths=lengths)
+
+
+def built_attention():
+    layer = AdditiveAttention(5)
+    layer.build((3, 4))  # query width Q = 3, key width K = 4
+    return layer
+
+
+Q, K = np.ones((2, 6, 3)), np.ones((2, 7, 4))
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda a: a.forward(np.ones((2, 3)), K), r"query must have 3 dimensions \(B, T, Q\), got shape \(2, 3\)"),
+        (lambda a: a.forward(Q, np.ones((2, 4))), r"keys must have 3 dimensions \(B, S, K\)"),
+        (lambda a: a.forward(np.ones((2, 6, 5)), K), "query must have 3 features on its last axis"),
+        (lambda a: a.forward(Q, np.ones((2, 7, 5))), "keys must have 4 features on its last axis"),
+        (lambda a: a.forward(np.ones((3, 6, 3)), K), r"query and keys must hold the same batch B, got shapes "
+                                                     r"\(3, 6, 3\) and \(2, 7, 4\)"),
+        (lambda a: a.forward(Q, K, projected_keys=np.ones((2, 7, 4))),
+         r"projected_keys must be project_keys\(keys\), of shape \(B, S, A\) = \(2, 7, 5\), got \(2, 7, 4\)"),
+        (lambda a: AdditiveAttention(3).build((None, 4)), r"input_shape \(Q, K\).*got \(None, 4\)"),
+    ],
+)
+def test_attention_names_a_wrong_shape(call, message):
+    # NumPy said "matmul: Input operand 1 has a mismatch…", an IndexError, or a broadcast error
+    with pytest.raises(ValueError, match=message):
+        call(built_attention())
+
+
+def test_attention_called_before_build_builds_from_the_query_and_key_widths():
+    layer = AdditiveAttention(5)
+    context, weights = layer(Q, K, key_lengths=np.array([7, 2]))  # the base class read (T, Q) = (6, 3) as (Q, K)
+    assert layer.params["W_q"].shape == (3, 5) and layer.params["W_k"].shape == (4, 5)
+    assert context.shape == (2, 6, 4) and weights.shape == (2, 6, 7)
+    np.testing.assert_allclose(weights[1, :, :2], 0.5)  # equal keys, two real ones
+    assert np.all(weights[1, :, 2:] == 0)
+
+
+@pytest.mark.parametrize("layer", [Dropout(0.5), Activation("tanh")], ids=["Dropout", "Activation"])
+def test_elementwise_layers_refuse_complex_input(layer):
+    # np.asarray(x, float32) dropped the imaginary part with only a ComplexWarning
+    x = np.ones((2, 3, 4), complex)
+    for call in (lambda: layer.forward(x, training=True, rng=0), lambda: layer.step(x[:, 0])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match="must hold real numbers, got dtype complex128"):
+                call()
+
+
+def test_dropout_without_an_rng_draws_reproducibly_from_its_own_seed():
+    # rng=None drew fresh OS entropy: a custom Model that did not pass rng trained differently every run
+    from rnnkit.layers import Dropout, stacked
+
+    x = np.ones((4, 6), np.float32)
+    first, second = Dropout(0.5, seed=3), Dropout(0.5, seed=3)
+    masks = [first.forward(x, training=True)[1] for _ in range(2)]
+    assert not np.array_equal(*masks)  # one stream: each call its own mask
+    assert all(np.array_equal(m, second.forward(x, training=True)[1]) for m in masks)
+    xs = np.ones((3, 5, 2), np.float32)
+    outs = []
+    for _ in range(2):
+        block = stacked("gru", 4, num_layers=2, dropout=0.5, seed=7)
+        block.build((5, 2))
+        outs.append(block.forward(xs, training=True)[0])
+    np.testing.assert_array_equal(*outs)
