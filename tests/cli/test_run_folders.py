@@ -43,7 +43,9 @@ def test_ctrl_c_during_training_says_what_the_folder_holds_and_keeps_the_history
     assert last.startswith("Aborted: training interrupted after") and str(folder) in last, last
     assert "best checkpoint so far" in last and "results.json" in last
     assert (folder / "model.safetensors").is_file() and (folder / "curves.png").is_file()
-    assert len((folder / "history.csv").read_text().splitlines()) >= 4  # header + at least 3 epochs
+    # header + at least 2 epochs: the loop prints "epoch 3/..." before the history records epoch 3,
+    # so a Ctrl-C right after that line may find epoch 3 unrecorded
+    assert len((folder / "history.csv").read_text().splitlines()) >= 3
     assert not (folder / "results.json").exists()
     summary = invoke("summary", folder)
     assert summary.exit_code == 0 and "training did not finish" in summary.stdout

@@ -13,6 +13,7 @@ to say about the interruption (``rnnkit train``: what the run folder holds) rais
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -29,6 +30,15 @@ class Interrupted(Exception):
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _dash_hint(error) -> str:
+    """`rnnkit predict RUN -0.3,0.5` reads the input as the short options -0, -., ...: click's
+    "No such option: -0" does not say how to pass a negative number."""
+    name = getattr(error, "option_name", None) or ""
+    if type(error).__name__ == "NoSuchOption" and re.fullmatch(r"-[0-9.]", name):
+        return " (an input that starts with '-' goes after `--`, e.g. `rnnkit predict RUN -- -0.3,0.5`)"
+    return ""
 
 
 class _OneLineErrors(TyperGroup):
@@ -54,7 +64,7 @@ class _OneLineErrors(TyperGroup):
                 typer.echo(e.ctx.get_help())
                 code = 0
             else:
-                typer.echo(f"Error: {_one_line(e.format_message())}", err=True)
+                typer.echo(f"Error: {_one_line(e.format_message())}{_dash_hint(e)}", err=True)
                 code = e.exit_code
         except USER_ERRORS as e:
             typer.echo(f"Error: {_one_line(str(e)) or type(e).__name__}", err=True)
@@ -75,8 +85,19 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from rnnkit import __version__
+
+        typer.echo(f"rnnkit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="print the version and exit"),
+) -> None:
     """rnnkit: RNN, LSTM and GRU with hand-written backpropagation through time.
 
     Start with `rnnkit tasks`, then `rnnkit train names`.

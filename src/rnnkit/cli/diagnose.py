@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -37,6 +38,14 @@ class BackendName(str, Enum):
     auto = "auto"
     fast = "fast"
     reference = "reference"
+
+
+def _finite(value: float | None) -> float | None:
+    """A float option that has no range still needs a number: `inf` scales every W_h to inf and
+    NaN weights, and a gradcheck --tolerance of inf (or NaN, which no range check catches) passes anything."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def _batch(part, size: int):
@@ -126,8 +135,9 @@ def diagnose(
     length: Optional[int] = typer.Option(None, "--length", "-T", min=2, help="adding / copy: time steps T"),
     init: Optional[Init] = typer.Option(None, help="re-initialise the recurrent layers: keras (orthogonal "
                                         "W_h) or torch (uniform ±1/√H)"),
-    forget_bias: Optional[float] = typer.Option(None, help="LSTM forget-gate bias (e.g. 1)"),
-    recurrent_scale: float = typer.Option(1.0, min=1e-6, help="multiply every W_h by this (> 1: exploding)"),
+    forget_bias: Optional[float] = typer.Option(None, callback=_finite, help="LSTM forget-gate bias (e.g. 1)"),
+    recurrent_scale: float = typer.Option(1.0, min=1e-6, callback=_finite,
+                                          help="multiply every W_h by this (> 1: exploding)"),
     no_clip: bool = typer.Option(False, "--no-clip", help="with a task: compile without gradient clipping"),
     batch: int = typer.Option(32, "--batch", "-b", min=1, help="examples in the diagnosed batch"),
     split: SplitName = typer.Option(SplitName.val, help="which split the batch comes from"),
@@ -135,14 +145,15 @@ def diagnose(
     margin: float = typer.Option(0.1, min=0.001, max=0.499, help="gate saturation margin"),
     loss_at: LossAt = typer.Option(LossAt.all, help="all: the whole loss; last: only the last step's loss "
                                    "term (models with an output at every step)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="folder for the PNGs (default RUN/diagnostics or "
-                                       "runs/diagnose-<task>-<time>)"),
+    out: Optional[str] = typer.Option(None, "--out", metavar="<path>", help="folder for the PNGs (default "
+                                      "RUN/diagnostics or runs/diagnose-<task>-<time>)"),
     option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="task option KEY=VALUE"),
 ) -> None:
     """Plot ‖∂L/∂h_t‖ against t (log scale) and the gate saturation of a trained run or of fresh
     task models, and say whether the gradient vanishes or explodes through time."""
     path = Path(run_or_task)
-    trained = path.is_dir()
+    out = runs.folder_option(out)
+    trained = runs.names_a_run(run_or_task)
     if trained:
         task, options, hp, meta, model = runs.load_run(path)
         data = task.load(options, seed=hp.seed)
@@ -160,7 +171,7 @@ def diagnose(
         for model in models.values():
             reinitialize(model, init=_value(init), forget_bias=forget_bias, recurrent_scale=recurrent_scale,
                          seed=seed)
-    folder.mkdir(parents=True, exist_ok=True)
+    runs.writable_folder(folder)
     x, y, lengths = _batch(task.split(data, split.value), batch)
     flows = {name: diagnostics.gradient_flow(model, x, y, lengths, margin=margin, loss_at=loss_at.value)
              for name, model in models.items()}
@@ -197,8 +208,9 @@ def gradcheck_command(
     length: Optional[int] = typer.Option(None, "--length", "-T", min=2, help="adding / copy: time steps T"),
     batch: int = typer.Option(4, "--batch", "-b", min=1, help="examples in the checked batch"),
     entries: int = typer.Option(20, min=1, help="entries checked per parameter (chosen at random)"),
-    tolerance: float = typer.Option(1e-5, help="largest relative error that passes (so does an absolute "
-                                                 "error <= 1e-9: a gradient that is zero up to round-off)"),
+    tolerance: float = typer.Option(1e-5, min=0.0, callback=_finite,
+                                    help="largest relative error that passes (so does an absolute "
+                                         "error <= 1e-9: a gradient that is zero up to round-off)"),
     backend: BackendName = typer.Option(BackendName.auto, help="cell implementation to check"),
     seed: int = typer.Option(0, min=0, help="seed of the data, the weights and the checked entries"),
     option: Optional[list[str]] = typer.Option(None, "--option", "-o", help="task option KEY=VALUE"),
@@ -206,7 +218,7 @@ def gradcheck_command(
     """Check the hand-written gradients of a task's model (or a trained run) against central
     differences in float64; worst relative error per parameter; exit status 1 on failure."""
     path = Path(task_or_run)
-    if path.is_dir():
+    if runs.names_a_run(task_or_run):
         task, options, hp, meta, model = runs.load_run(path)
         data = task.load(options, seed=hp.seed)
     else:

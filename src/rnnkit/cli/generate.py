@@ -47,9 +47,12 @@ def translate(
     length_penalty: float = typer.Option(0.0, "--length-penalty", min=0.0,
                                          help="rank by log-probability / length**this"),
     attention_plot: Optional[Path] = typer.Option(None, "--attention-plot",
-                                                  help="write the first input's attention weights as a PNG"),
+                                                  help="write the first input's attention weights as a PNG "
+                                                       "(or .pdf, .svg, ...: by the file's suffix)"),
 ) -> None:
     """Decode each input with a trained encoder-decoder."""
+    if attention_plot is not None:
+        attention_plot = _plot_path(attention_plot)
     task, meta, model = _load(run, "translate", "translate")
     if attention_plot is not None and model.attention is None:
         raise ValueError("--attention-plot needs a model trained with attention (this run has attention=0)")
@@ -73,9 +76,26 @@ def translate(
         typer.echo(f"attention plot: {attention_plot}")
 
 
+def _plot_path(path: Path) -> Path:
+    """--attention-plot as the file that will be written, checked before any decoding: matplotlib
+    would save FOLDER as FOLDER.png and NAME as NAME.png, and the command would name the wrong file."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder; name a file, e.g. {path / 'attention.png'}",
+                                 param_hint="'--attention-plot'")
+    if not path.suffix:
+        path = path.with_name(path.name + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise typer.BadParameter(f"{path}: cannot write a {path.suffix} image (use one of "
+                                 f"{', '.join('.' + f for f in sorted(formats))})", param_hint="'--attention-plot'")
+    return path
+
+
 def plot_attention(weights: np.ndarray, source: list[str], output: list[str], path: Path, title: str = "") -> None:
     """Rows: output steps; columns: source characters; colour: attention weight."""
-    from rnnkit.cli.plots import _pyplot
+    from rnnkit.cli.plots import _pyplot, save_figure
 
     plt = _pyplot()
     L, S = weights.shape
@@ -92,8 +112,6 @@ def plot_attention(weights: np.ndarray, source: list[str], output: list[str], pa
         ax.set_title(textwrap.fill(title, width=max(30, int(6 * fig.get_figwidth()))), fontsize=9)
     fig.tight_layout()
     try:
-        fig.savefig(path, dpi=100)
+        save_figure(fig, path)
     except OSError as e:
         raise OSError(f"cannot write the attention plot {path}: {e.strerror or e}") from None
-    finally:
-        plt.close(fig)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.cli._atomic import write_atomically
+
 
 def _pyplot():
     import matplotlib
@@ -15,6 +17,14 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save `fig` (format from the suffix, PNG without one) whole or not at all; then close it."""
+    try:
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format=Path(path).suffix[1:].lower() or "png"))
+    finally:
+        _pyplot().close(fig)
 
 
 def plot_curves(history: dict[str, list[float]], path: Path, title: str = "") -> None:
@@ -41,8 +51,7 @@ def plot_curves(history: dict[str, list[float]], path: Path, title: str = "") ->
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path, title: str = "") -> None:
@@ -67,5 +76,4 @@ def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path, title: st
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
     ax.set_title(title or f"accuracy {np.trace(matrix) / max(matrix.sum(), 1):.3f}")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -14,7 +14,8 @@ test set and writes the folder::
 The folder is created only once the task's data are loaded and its model built, so a bad task
 option leaves nothing behind. Ctrl-C during training keeps the best checkpoint so far, writes
 history.csv and curves.png of the epochs run and raises ``Interrupted`` saying so (no
-results.json: the run has no test score).
+results.json: the run has no test score); so does Ctrl-C after training, while the test set is
+scored. Every file is written whole or not at all (through a temporary file).
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ import datetime as _dt
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import typer
 
 import rnnkit
 from rnnkit import tasks as task_registry
+from rnnkit.cli._atomic import write_atomically
 from rnnkit.cli.app import Interrupted
 from rnnkit.metrics import confusion_matrix
 from rnnkit.tasks import HParams, Task
@@ -61,6 +65,15 @@ def refuse_a_run(folder: Path) -> None:
 def prepare_folder(folder: Path) -> Path:
     """Create `folder` and check that it can be written; OSError with a one-line reason if not."""
     refuse_a_run(folder)
+    return writable_folder(folder)
+
+
+def writable_folder(folder: Path) -> Path:
+    """Create `folder` (and its parents) and check that it can be written; OSError with a
+    one-line reason if not (mkdir's "[Errno 17] File exists: 'x'" would not say which path is a file)."""
+    for candidate in (*reversed(folder.parents), folder):
+        if candidate.exists() and not candidate.is_dir():
+            raise OSError(f"cannot write to the output folder {folder}: {candidate} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".rnnkit-write-test"
@@ -71,13 +84,21 @@ def prepare_folder(folder: Path) -> Path:
     return folder
 
 
+def folder_option(value: str | None, option: str = "--out") -> Path | None:
+    """The Path of a folder option, refusing an empty one: Path("") is ".", so `--out "$UNSET"`
+    would drop a run's files among whatever the working directory holds."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise typer.BadParameter("is empty; name a folder (e.g. runs/my-run)", param_hint=f"'{option}'")
+    return Path(value)
+
+
 def write_json(path: Path, obj) -> None:
     """Atomically; a non-finite number is written as null (standard JSON has no NaN or Infinity,
     which Python's json would write and jq or JavaScript's JSON.parse reject)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_finite_or_null(obj), indent=2, default=_jsonable, allow_nan=False) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(_finite_or_null(obj), indent=2, default=_jsonable, allow_nan=False) + "\n"
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _finite_or_null(value):
@@ -130,6 +151,16 @@ def read_json_object(path: Path, entries: dict) -> dict:
     return value
 
 
+def names_a_run(run_or_task: str) -> bool:
+    """Whether a RUN_OR_TASK argument is a run folder rather than a task name: an existing folder,
+    unless it is named like a task and holds no run (a folder `text/` or `names/` in the working
+    directory must not hide the task of that name)."""
+    path = Path(run_or_task)
+    if not path.is_dir():
+        return False
+    return run_or_task not in task_registry.TASKS or (path / CONFIG_FILE).is_file()
+
+
 def task_of_argument(run_or_task: str) -> Task:
     """The task named by a RUN_OR_TASK argument that is not an existing path. A missing run
     folder (a typo in `runs/names-...`) is reported as such, not as an unknown task name."""
@@ -178,26 +209,51 @@ def _curves_title(task: Task, hp: HParams) -> str:
 
 
 def _write_history(model, task: Task, hp: HParams, folder: Path) -> None:
-    """history.csv and, once an epoch has run, curves.png."""
+    """history.csv and, once an epoch has run, curves.png; each through a temporary file, so that
+    a Ctrl-C while writing leaves the whole file or none."""
     history = model.history
-    history.write_csv(folder / HISTORY_FILE)
+    write_atomically(folder / HISTORY_FILE, history.write_csv)
     if history.epochs:
         from rnnkit.cli.plots import plot_curves
 
         plot_curves(history.history, folder / CURVES_FILE, _curves_title(task, hp))
 
 
+def _logs_in(folder: Path) -> list[str]:
+    """The history files that `folder` holds (after Ctrl-C: those that were written in time)."""
+    return [name for name in (HISTORY_FILE, CURVES_FILE) if (folder / name).is_file()]
+
+
 def _interrupted(model, task: Task, hp: HParams, folder: Path, checkpoint: ModelCheckpoint) -> Interrupted:
     """After Ctrl-C in training: write the history of the epochs run, and say what the folder
-    holds, so it is not mistaken for a finished run (it has no results.json)."""
+    holds, so it is not mistaken for a finished run (it has no results.json). A second Ctrl-C
+    (plotting takes a moment) skips what is left to write, but the message still comes."""
     done = len(model.history.epochs)
-    _write_history(model, task, hp, folder)
+    try:
+        _write_history(model, task, hp, folder)
+    except KeyboardInterrupt:
+        pass
+    logs = _logs_in(folder)
     if checkpoint.best_epoch is None:
         return Interrupted(f"training interrupted after {done} of {hp.epochs} epochs, before any checkpoint; "
-                           f"{folder} holds no model, only {CONFIG_FILE} and {HISTORY_FILE}")
+                           f"{folder} holds no model, only {' and '.join([CONFIG_FILE, *logs])}")
     return Interrupted(f"training interrupted after {done} of {hp.epochs} epochs; {folder} holds the best "
-                       f"checkpoint so far (epoch {checkpoint.best_epoch + 1}, {task.monitor} {checkpoint.best:.4g}) "
-                       f"with {HISTORY_FILE} and {CURVES_FILE} of the epochs run, but no test results ({RESULTS_FILE})")
+                       f"checkpoint so far (epoch {checkpoint.best_epoch + 1}, {task.monitor} {checkpoint.best:.4g})"
+                       + (f" with {' and '.join(logs)} of the epochs run" if logs else "")
+                       + f", but no test results ({RESULTS_FILE})")
+
+
+def _interrupted_after_training(model, hp: HParams, folder: Path) -> Interrupted:
+    """Ctrl-C once training is over, while the test set is scored and the plots drawn (minutes for
+    a large test set): the model file is complete (saves are atomic), only results.json is missing."""
+    done = f"{len(model.history.epochs)} of {hp.epochs} epochs"
+    if not (folder / MODEL_FILE).is_file():
+        return Interrupted(f"interrupted after training ({done}), before the model was saved; {folder} holds no model")
+    logs = _logs_in(folder)
+    return Interrupted(f"interrupted after training ({done}), while scoring the test set; {folder} holds the best "
+                       f"checkpoint" + (f" and {' and '.join(logs)}" if logs else "")
+                       + f" but no test results ({RESULTS_FILE}); "
+                       f"`rnnkit evaluate {shlex.quote(str(folder))}` scores it")
 
 
 def train_run(task: Task, options: dict, hp: HParams, folder: Path, *, verbose: int = 1, log=print,
@@ -236,6 +292,16 @@ def train_run(task: Task, options: dict, hp: HParams, folder: Path, *, verbose: 
     except KeyboardInterrupt:
         raise _interrupted(model, task, hp, folder, checkpoint) from None
     train_seconds = time.perf_counter() - fit_started
+    try:
+        return _finish(task, data, hp, model, checkpoint, folder, train_seconds, started)
+    except KeyboardInterrupt:
+        raise _interrupted_after_training(model, hp, folder) from None
+
+
+def _finish(task: Task, data, hp: HParams, model, checkpoint: ModelCheckpoint, folder: Path, train_seconds: float,
+            started: float) -> dict:
+    """After training: the best checkpoint scored on the test set, the plots and results.json."""
+    model_path = folder / MODEL_FILE
     if checkpoint.best_epoch is None:  # no epoch run (or the monitored value never finite)
         model.save(model_path)
     best = rnnkit.load(model_path)

@@ -172,7 +172,7 @@ def train(
                                         help="average the weights, decaying by this per update (e.g. 0.999; 0: off); "
                                              "validation, checkpoints and the final model use the average"),
     seed: Optional[int] = typer.Option(None, min=0, help="seed of initialisation, shuffling, validation split"),
-    out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<task>-<time>)"),
+    out: Optional[str] = typer.Option(None, "--out", metavar="<path>", help="run folder (default runs/<task>-<time>)"),
     batching: Optional[Batching] = typer.Option(None, help="padded (with lengths) or bucket (by length)"),
     patience: Optional[int] = typer.Option(None, min=0, help="early stopping: epochs without improvement"),
     embedding: Optional[int] = typer.Option(None, min=1, help="embedding width: sentiment, text, numbers, dates"),
@@ -199,6 +199,7 @@ def train(
     hp = the_task.hparams(options, **overrides)
     if no_clip:
         hp = hp.replace(clipnorm=None, clipvalue=None)
+    out = runs.folder_option(out)
     folder = out if out is not None else runs.default_folder(the_task.name)  # created by train_run
     console = _console()
     say = (lambda text: console.print(text)) if verbose else (lambda text: None)
@@ -263,7 +264,7 @@ def summary(
 
     path = Path(run_or_task)
     console = _console()
-    if path.is_dir():
+    if runs.names_a_run(run_or_task):
         task, options, hp, meta, model = runs.load_run(path)
         console.print(f"run {path}: task {task.name}, {_metrics_line(options)}")
         model.summary(print_fn=console.print)
