@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -151,3 +152,13 @@ def test_run_json_files_are_standard_json_with_null_for_non_finite_numbers(tmp_p
                       "steps": (np.int64(3), 0.25), "name": "x"})
     assert json.loads(path.read_text(), parse_constant=refuse) == {
         "r2": None, "ratio": None, "norms": [1.5, None], "steps": [3, 0.25], "name": "x"}
+
+
+def test_a_model_file_from_another_tasks_run_is_named_as_such(tmp_path):
+    # the echo folder with names' model file failed inside the encoding: "x must have 29 features"
+    for task in ("echo", "hello"):
+        assert invoke("train", task, "-e", 1, "--out", tmp_path / task, "-v", 0).exit_code == 0
+    shutil.copyfile(tmp_path / "hello" / "model.safetensors", tmp_path / "echo" / "model.safetensors")
+    for command in (["predict", tmp_path / "echo", "0.5,0.1"], ["evaluate", tmp_path / "echo"]):
+        assert_one_line_error(invoke(*command), "model.safetensors is not the echo model that config.json "
+                                                "describes", "copied from another run")

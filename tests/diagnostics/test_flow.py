@@ -197,3 +197,26 @@ def test_summary_states_the_verdict_rule_and_what_a_last_step_gradient_is():
     y_steps = np.zeros((4, 8, 1))
     assert "only the last step's loss term" in gradient_flow(per_step, x, y_steps, loss="mse", loss_at="last").summary()
     assert "only the last step's loss term" not in gradient_flow(per_step, x, y_steps, loss="mse").summary()
+
+
+def test_a_recurrent_scale_that_overflows_the_weights_is_refused_and_leaves_them():
+    model = rnnkit.Sequential([SimpleRNN(4), Dense(1)], seed=0, input_shape=(3, 2))
+    W_h = next(v for k, v in model.params.items() if k.endswith("W_h"))
+    before = W_h.copy()
+    with pytest.raises(ValueError, match="recurrent_scale=1e\\+300 takes W_h past the largest float32"):
+        reinitialize(model, recurrent_scale=1e300)
+    np.testing.assert_array_equal(W_h, before)
+
+
+def test_gate_statistics_of_an_overflowed_pass_are_nan_without_a_warning():
+    import warnings
+
+    model = rnnkit.Sequential([SimpleRNN(3), Dense(1)], seed=0, input_shape=(4, 2))
+    next(v for k, v in model.params.items() if k.endswith("W_h"))[:] = np.inf  # inf - inf: NaN from step 2
+    x = np.random.default_rng(0).normal(size=(2, 4, 2)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="ignore"):
+            stats = gate_statistics(model, x)
+        overall = [v for s in stats for v in s.overall().values()]
+    assert overall and all(np.isnan(m) for m, _ in overall)

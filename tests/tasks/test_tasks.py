@@ -168,3 +168,29 @@ def test_the_predict_example_rnnkit_tasks_shows_is_accepted(name):
     model = task.build_model(hparams, data.meta)
     lines = task.predict(model, list(task.predict_example), data.meta)
     assert len(lines) == len(task.predict_example) and all(isinstance(line, str) for line in lines)
+
+
+def _untrained(name: str):
+    task = tasks.get(name)
+    options = task.parse_options(SMALL_OPTIONS.get(name, {}))
+    data = task.load(options, seed=0)
+    return task, task.build_model(task.hparams(options, hidden=4, layers=1), data.meta), data.meta
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 6])
+def test_polyphonic_predict_shows_top_k_pitches(top_k):
+    # it showed max(top_k, 4): `rnnkit predict RUN --top 1` listed four
+    task, model, meta = _untrained("jsb-chorales")
+    (line,) = task.predict(model, [task.predict_example[0]], meta, top_k=top_k)
+    assert len(line.split("most likely pitches: ")[1].split(", ")) == top_k
+
+
+@pytest.mark.parametrize("text", ["nan,1", "0.5,inf", "-inf,0"])
+def test_echo_predict_refuses_non_finite_numbers(text):
+    task, model, meta = _untrained("echo")
+    with pytest.raises(ValueError, match="two finite numbers"):
+        task.predict(model, [text], meta)
+
+
+def test_adding_headline_says_what_its_accuracy_counts():
+    assert tasks.get("adding").accuracy_counts == "|error| < 0.04"

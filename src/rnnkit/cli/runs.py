@@ -194,7 +194,22 @@ def load_run(folder: str | os.PathLike):
     except (ValueError, TypeError) as e:
         raise ValueError(f"{folder / CONFIG_FILE}: {e}") from None
     model = rnnkit.load(folder / MODEL_FILE)
+    _check_model_matches_config(folder, task, hp, config["meta"], model)
     return task, options, hp, config["meta"], model
+
+
+def _check_model_matches_config(folder: Path, task: Task, hp: HParams, meta, model) -> None:
+    """The model file must be the model config.json describes: one copied in from another run
+    would otherwise fail deep inside the task's encoding ("x must have 29 features ...")."""
+    try:
+        expected = {k: v.shape for k, v in task.build_model(hp, meta).params.items()}
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"{folder / CONFIG_FILE}: cannot build the model it describes ({e})") from None
+    held = {k: v.shape for k, v in model.params.items()}
+    if held != expected:
+        differ = sorted(set(held) ^ set(expected)) or sorted(k for k in held if held[k] != expected[k])
+        raise ValueError(f"{folder / MODEL_FILE} is not the {task.name} model that {CONFIG_FILE} describes "
+                         f"(weights differ first at {differ[0]!r}); was it copied from another run?")
 
 
 def read_results(folder: Path) -> dict | None:

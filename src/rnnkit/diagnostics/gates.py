@@ -41,7 +41,7 @@ class GateStats:
 
     def overall(self) -> dict[str, tuple[float, float]]:
         """gate -> (mean activation, saturated share), averaged over the steps."""
-        return {g: (float(np.nanmean(self.mean[g])), float(np.nanmean(self.saturation[g]))) for g in self.gates}
+        return {g: (_mean_of_finite(self.mean[g]), _mean_of_finite(self.saturation[g])) for g in self.gates}
 
     def summary(self) -> str:
         parts = ", ".join(f"{g} mean {m:.2f} saturated {100 * s:.0f} %" for g, (m, s) in self.overall().items())
@@ -94,3 +94,11 @@ def gate_statistics(model, x, lengths=None, *, margin: float = 0.1) -> list[Gate
     check_margin(margin)
     result = _walk.run(model, x, None, lengths)
     return [unit_gate_stats(unit, margin) for unit in result.units]
+
+
+def _mean_of_finite(values: np.ndarray) -> float:
+    """Mean over the steps that have a value; NaN (not nanmean's "Mean of empty slice" warning)
+    when none has, e.g. when the forward pass overflowed."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
+

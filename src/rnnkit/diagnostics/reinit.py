@@ -51,5 +51,9 @@ def reinitialize(model, *, init: str | None = None, forget_bias: float | None = 
                 p["b_x"][H : 2 * H] = forget_bias
                 p["b_h"][H : 2 * H] = 0.0
         if recurrent_scale != 1.0:
-            p["W_h"] *= recurrent_scale
+            scaled = p["W_h"] * np.float64(recurrent_scale)
+            if np.abs(scaled).max(initial=0.0) > np.finfo(p["W_h"].dtype).max:
+                raise ValueError(f"recurrent_scale={recurrent_scale:g} takes W_h past the largest {p['W_h'].dtype} "
+                                 f"({np.finfo(p['W_h'].dtype).max:.3g}); a scale of a few (2-10) already explodes")
+            np.copyto(p["W_h"], scaled)
     return model

@@ -55,6 +55,7 @@ class Adding(Task):
     kind = "regression"
     reference = "always predicting 1: MSE 0.167, accuracy (|error| < 0.04) 7.8 %; solved: MSE < 0.01"
     predict_example = ("0.3+0.5",)
+    accuracy_counts = f"|error| < {TOLERANCE}"
     monitor = "val_loss"
     options = (
         Option("length", 50, "time steps T (the dependency reaches back at least T/2 steps)", type=int),

@@ -8,6 +8,8 @@ Model: SimpleRNN -> Dense(1), mean squared error. Metric: R² on the test file (
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnkit import Sequential
@@ -22,8 +24,8 @@ def _parse_pair(text: str) -> list[float]:
         values = [float(p) for p in parts]
     except ValueError:
         values = []
-    if len(values) != 2:
-        raise ValueError(f"echo input must be two numbers 'a,b' (the two steps), got {text!r}")
+    if len(values) != 2 or not all(math.isfinite(v) for v in values):  # float() reads 'nan' and 'inf'
+        raise ValueError(f"echo input must be two finite numbers 'a,b' (the two steps), got {text!r}")
     return values
 
 

@@ -120,7 +120,7 @@ class Polyphonic(Task):
         for s, out in zip(inputs, outputs):
             T = len(s.split())
             p = sigmoid(np.asarray(out[T - 1], np.float64))
-            order = np.argsort(-p)[: max(top_k, 4)]
+            order = np.argsort(-p)[:top_k]
             likely = ", ".join(f"{k + poly.LOWEST_PITCH} {p[k]:.2f}" for k in order)
             lines.append(f"{s}  ->  next frame, most likely pitches: {likely}")
         return lines
