@@ -111,3 +111,16 @@ def test_accuracy_of_a_diverged_model_is_nan_not_the_share_of_class_zero():
     pred = np.zeros((2, 3, 2), dtype=np.float32)
     pred[0, 2] = np.nan
     assert metrics.accuracy(pred, np.zeros((2, 3), dtype=int), np.array([2, 3])) == 1.0
+
+
+def test_r2_of_a_diverged_model_is_nan_even_on_a_constant_target():
+    # SST = 0 on a constant target: the "1 if hit exactly, else 0" rule would score NaN as 0.0,
+    # which beats a fair negative r2 when a checkpoint or early stop maximises val_r2
+    y = np.ones((3, 2))
+    z = np.array([[np.nan, 1.0], [1.0, 1.0], [1.0, 1.0]])
+    assert np.isnan(metrics.r2_score(z, y))
+    assert np.isnan(metrics.r2_score(z[::-1], np.hstack([y[:, :1], [[0.0], [1.0], [2.0]]])))
+    # NaN on a padded step is filler, never read
+    pred = np.zeros((2, 3, 1))
+    pred[0, 2] = np.nan
+    assert metrics.r2_score(pred, np.zeros((2, 3, 1)), np.array([2, 3])) == 1.0

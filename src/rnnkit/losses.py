@@ -20,10 +20,10 @@ torch's ``reduction="mean"``; z = logits, y = target, σ the sigmoid:
 
 Targets: same shape as pred, except the sparse loss whose target is integer class labels of
 shape pred.shape[:-1]. BCE targets lie in [0, 1]; categorical targets are one-hot rows (any
-probability rows work). log(1 + eᶻ) is ``np.logaddexp(0, z)`` and the softmax is shifted by its
-row maximum, so logits of ±1e4 neither overflow nor warn. A non-finite pred on a real step (a
-diverged model) gives ``(nan, all-nan d_pred)``, and an overflow ``inf``, both without a warning,
-for the training loop to act on.
+probability rows work). log(1 + eᶻ) is max(z, 0) + log1p(e^−|z|) and the softmax is shifted by
+its row maximum, so logits of ±1e4 neither overflow nor warn, and a confident right answer keeps
+its tiny loss. A non-finite pred on a real step (a diverged model) gives ``(nan, all-nan
+d_pred)``, and an overflow ``inf``, both without a warning, for the training loop to act on.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ def _shape_error(pred: np.ndarray, target: np.ndarray, sparse: bool) -> ValueErr
         f"target must hold {what} of shape ({', '.join(letters)}) = {tuple(want)} for pred of "
         f"shape {pred.shape}, got {target.shape}"
     )
-    if pred.ndim == 2 and target.ndim > len(want):
+    if sparse and target.shape == (*want, 1):
+        # Keras takes sparse labels as (B, 1); here the class axis is absent, as in torch
+        msg += "; drop the trailing axis of size 1 (e.g. y.reshape(-1) or y[..., 0])"
+    elif pred.ndim == 2 and target.ndim > len(want):
         msg += (
             "; pred has one output per sequence (B, C), so the target is the last step's only "
             "(per-step targets need per-step predictions (B, T, C))"
@@ -96,11 +99,14 @@ def check_labels(pred: np.ndarray, target, mask: np.ndarray | None) -> np.ndarra
         )
     if mask is not None:
         target = np.where(mask, target, 0)
-    if target.dtype.kind == "f" and not np.all(np.isfinite(target) & (target == np.round(target))):
-        raise ValueError(
-            f"target must hold integer class labels (sparse loss), got non-integer values "
-            f"such as {target[target != np.round(target)].ravel()[:3].tolist()}"
-        )
+    if target.dtype.kind == "f":
+        # ±inf equals its own rounding: the finiteness test catches it, and the message shows it
+        whole = np.isfinite(target) & (target == np.round(target))
+        if not np.all(whole):
+            raise ValueError(
+                f"target must hold integer class labels (sparse loss), got non-integer values "
+                f"such as {target[~whole].ravel()[:3].tolist()}"
+            )
     C = pred.shape[-1]
     bad = (target < 0) | (target >= C)
     if np.any(bad):
@@ -131,11 +137,6 @@ def check_dense_target(pred: np.ndarray, target, mask: np.ndarray | None,
 def log_softmax(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    # exp(−log(1 + e⁻ᶻ)): no overflow, and full relative precision for very negative z.
-    return np.exp(-np.logaddexp(0.0, -z))
 
 
 # --- the losses ----------------------------------------------------------------------------
@@ -195,7 +196,13 @@ class BinaryCrossentropy(Loss):
     applies = "sigmoid"
 
     def _terms(self, z, y):
-        return np.logaddexp(0, z) - y * z, sigmoid(z) - y
+        # log(1 + eᶻ) − y z as max(z, 0) − y z + log1p(e^−|z|) (TensorFlow's form): a confident
+        # right answer (z = 40, y = 1) keeps its tiny loss e⁻⁴⁰ instead of losing it to 40 − 40;
+        # likewise σ(z) − y as (1 − y) − σ(−z) for z ≥ 0, so that hard labels keep full precision.
+        small = np.exp(-np.abs(z))  # e^−|z| ∈ (0, 1]: never overflows
+        loss = np.maximum(z, 0) - y * z + np.log1p(small)
+        s = small / (1 + small)  # σ(−|z|): σ(z) for z < 0, 1 − σ(z) for z ≥ 0
+        return loss, np.where(z >= 0, (1 - y) - s, s - y)
 
 
 class CategoricalCrossentropy(Loss):

@@ -11,7 +11,8 @@ pred is (B, C) (one output per sequence) or (B, T, C) (one per step); with per-s
                              real step's pred holds a NaN (a diverged model), as the losses.
     r2_score                 1 − SSE/SST per output unit over the real steps (SST around that unit's
                              mean), averaged over units (scikit-learn's "uniform_average"); a
-                             constant target gives 1.0 if predicted exactly, else 0.0.
+                             constant target gives 1.0 if predicted exactly, else 0.0; nan if a
+                             real step's pred holds a NaN.
     bernoulli_nll_per_frame  Σ_c [log(1 + e^{z_c}) − y_c z_c], averaged over real frames, in nats:
                              the polyphonic-music metric (C notes per frame).
     confusion_matrix         counts[i, j] = #(true class i, predicted class j).
@@ -81,7 +82,9 @@ def r2_score(pred, target, lengths=None) -> float:
     sst = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
     safe = sst > 0
     r2 = np.where(safe, 1 - sse / np.where(safe, sst, 1.0), np.where(sse == 0, 1.0, 0.0))
-    return float(r2.mean())
+    # a NaN prediction (a diverged model) on a constant-target unit would score 0.0 there, which
+    # can beat a fair negative r2 at a checkpoint: nan instead, as the losses and accuracy give
+    return float(np.where(np.isnan(sse), np.nan, r2).mean())
 
 
 def bernoulli_nll_per_frame(logits, target, lengths=None) -> float:

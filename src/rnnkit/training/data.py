@@ -34,21 +34,34 @@ from rnnkit.layers.base import check_lengths
 BATCHING_MODES = ("padded", "bucket")
 
 
-def pad_sequences(seqs, dtype=None) -> tuple[np.ndarray, np.ndarray]:
-    """A list of (T_i, ...) arrays -> zero-padded (N, max T_i, ...) array and lengths (N,)."""
+def pad_sequences(seqs, dtype=None, what: str = "x") -> tuple[np.ndarray, np.ndarray]:
+    """A list of (T_i, ...) arrays -> zero-padded (N, max T_i, ...) array and lengths (N,);
+    `what` names the argument in errors."""
     seqs = [np.asarray(s) for s in seqs]
     if not seqs:
-        raise ValueError("x is empty: no sequences to train on")
+        raise ValueError(f"{what} is empty: no sequences to train on")
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     if lengths.min() < 1:
-        raise ValueError("x: every sequence needs at least one step")
+        raise ValueError(f"{what}: every sequence needs at least one step")
     tails = {s.shape[1:] for s in seqs}
     if len(tails) != 1:
-        raise ValueError(f"x: sequences must share their feature shape, got {sorted(tails)}")
+        raise ValueError(f"{what}: sequences must share their feature shape, got {sorted(tails)}")
     out = np.zeros((len(seqs), lengths.max(), *tails.pop()), dtype=dtype or seqs[0].dtype)
     for i, s in enumerate(seqs):
         out[i, : len(s)] = s
     return out, lengths
+
+
+def pad_targets(seqs, T: int) -> np.ndarray:
+    """Ragged per-step targets (T_i, ...) -> zero-padded (N, T, ...), T being x's steps.
+
+    Padded to x's T, not to the longest target: x may carry more padding than its longest
+    sequence, and per-step targets are told from last-step ones by sharing x's T (see
+    SequenceData.targets_for); the padded entries are never read."""
+    y, lengths = pad_sequences(seqs, what="y")
+    if lengths.max() > T:
+        raise ValueError(f"y: a per-step target sequence has {lengths.max()} steps, more than x's T = {T}")
+    return np.pad(y, [(0, 0), (0, T - y.shape[1])] + [(0, 0)] * (y.ndim - 2))
 
 
 @dataclass
@@ -75,7 +88,7 @@ class SequenceData:
         lengths = check_lengths(lengths, N, x.shape[1])
         if y is not None:
             if isinstance(y, (list, tuple)) and y and np.ndim(y[0]) >= 1 and len({len(s) for s in y}) > 1:
-                y, _ = pad_sequences(y)
+                y = pad_targets(y, x.shape[1])
             y = np.asarray(y)
             if y.shape[0] != N:
                 raise ValueError(f"y must have one target per example: x has {N}, y has {y.shape[0]}")

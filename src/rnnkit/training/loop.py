@@ -47,14 +47,27 @@ class Compiled:
     weight_noise: float = 0.0
 
 
+def zero_padded_steps(y: np.ndarray, y_lengths) -> np.ndarray:
+    """A per-step output with its padded steps (t >= y_lengths[b]) set to 0; others as they are.
+
+    What a layer computes at a padded step (a Dense's bias on a zero state) depends on which
+    batch the sequence shared, since a batch is cut to its longest sequence and the rest re-padded
+    with zeros: zeroing every padded step makes predict's output independent of batch_size."""
+    if y.ndim < 3 or y_lengths is None:
+        return y
+    padded = np.arange(y.shape[1])[None, :] >= np.asarray(y_lengths)[:, None]
+    return np.where(padded.reshape(*padded.shape, *[1] * (y.ndim - 2)), 0, y).astype(y.dtype, copy=False)
+
+
 def predict(model, data: SequenceData, batch_size: int = 256) -> np.ndarray:
-    """Outputs for every example, in order; per-step outputs padded back to the data's T."""
+    """Outputs for every example, in order; per-step outputs padded back to the data's T, every
+    padded step 0 (whatever the batch size)."""
     outputs = []
     for index in batch_indices(data, batch_size, "padded", rng=None):
         batch = data.take(index)
         with no_grad():  # outputs only: the layers skip their backward caches
-            y, _, _ = model.forward(batch.x, lengths=batch.lengths, training=False, rng=None)
-        outputs.append(y)
+            y, y_lengths, _ = model.forward(batch.x, lengths=batch.lengths, training=False, rng=None)
+        outputs.append(zero_padded_steps(y, y_lengths))
     if outputs[0].ndim >= 3 and data.lengths is not None:  # re-pad trimmed per-step outputs
         T = data.x.shape[1]
         outputs = [np.pad(y, [(0, 0), (0, T - y.shape[1])] + [(0, 0)] * (y.ndim - 2)) for y in outputs]
