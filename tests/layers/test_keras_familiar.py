@@ -184,3 +184,25 @@ def test_dropout_without_an_rng_draws_reproducibly_from_its_own_seed():
         block.build((5, 2))
         outs.append(block.forward(xs, training=True)[0])
     np.testing.assert_array_equal(*outs)
+
+
+def test_embedding_reads_padded_steps_as_filler_like_the_losses_do():
+    # an out-of-vocabulary filler (999, NaN) at padded steps was refused as a bad id
+    import rnnkit
+
+    rng = np.random.default_rng(0)
+    lengths = np.array([3, 5, 1, 4])
+    ids = rng.integers(1, 10, size=(4, 5))
+    padded = np.arange(5)[None, :] >= lengths[:, None]
+    y = rng.integers(0, 2, size=4)
+    fits = []
+    for filler in (0, 999, np.nan):
+        x = np.where(padded, filler, ids)
+        model = rnnkit.Sequential([Embedding(10, 3), LSTM(4), Dense(2)], seed=0)
+        model.compile("adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, lengths=lengths, epochs=2, batch_size=2, verbose=0)
+        fits.append(model.predict(x, lengths=lengths))
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other, fits[0])
+    with pytest.raises(ValueError, match="ids must lie in 0..9"):
+        Embedding(10, 3, seed=0)(np.where(padded, 999, ids))  # without lengths every step is real

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit import _checks as checks
-from rnnkit.layers.base import Gradients, Layer
+from rnnkit.layers.base import Gradients, Layer, check_lengths
 
 
 class Embedding(Layer):
@@ -25,7 +25,9 @@ class Embedding(Layer):
     def output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
 
-    def _ids(self, x) -> np.ndarray:
+    def _ids(self, x, lengths=None) -> np.ndarray:
+        """x as int64 ids, checked on the real steps; padded steps (t >= lengths[b]) may hold any
+        filler, as the losses' targets may, and read as id 0 (their gradient is zero)."""
         x = np.asarray(x)
         if x.ndim != 2:
             raise ValueError(f"x must be integer ids of shape (B, T), got shape {x.shape}")
@@ -37,6 +39,9 @@ class Embedding(Layer):
         # strings or complex numbers would reach np.mod's own TypeError, which names neither x nor ids
         if x.dtype.kind not in "biuf":
             raise ValueError(f"x must hold integer ids, got dtype {x.dtype}")
+        lengths = check_lengths(lengths, *x.shape)
+        if lengths is not None:
+            x = np.where(np.arange(x.shape[1])[None, :] < lengths[:, None], x, 0)
         if x.size and x.dtype.kind == "f" and not (np.all(np.isfinite(x)) and np.all(np.mod(x, 1) == 0)):
             raise ValueError(f"x must hold integer ids, got dtype {x.dtype} with a fractional or non-finite value")
         # the range check before the cast: 1e20 cast to int64 wraps to a negative id
@@ -47,7 +52,7 @@ class Embedding(Layer):
     def output_lengths(self, x, lengths):
         if not self.mask_zero:
             return lengths
-        ids = self._ids(x)
+        ids = self._ids(x, lengths)
         real = ids != 0
         counted = real.sum(axis=1)
         if np.any(real[np.arange(ids.shape[1])[None, :] >= counted[:, None]]):
@@ -58,7 +63,7 @@ class Embedding(Layer):
 
     def forward(self, x, *, lengths=None, training=False, rng=None):
         self.require_built()
-        ids = self._ids(x)
+        ids = self._ids(x, lengths)
         return self.params["E"][ids], ids
 
     def step(self, x_t, state=None):
