@@ -212,9 +212,11 @@ def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_siz
                 if validation is not None:
                     logs.update({f"val_{k}": v for k, v in evaluate(model, validation, compiled, batch_size).items()})
                 model.epochs_trained = epoch + 1
+                # the epoch's line once history holds the epoch: a Ctrl-C right after the line
+                # reports it as run; the other callbacks (checkpoints) speak after it, as in Keras
+                stop = bool(history.on_epoch_end(model, epoch, logs))
                 progress.end_epoch(epoch, logs, time.perf_counter() - started)
-                stop = False
-                for cb in everything:
+                for cb in callbacks:
                     stop = cb.on_epoch_end(model, epoch, logs) or stop
             if stop:
                 break

@@ -11,14 +11,14 @@ def format_logs(logs: dict[str, float]) -> str:
 
 
 class EpochProgress:
-    """verbose=0: silent; 1: a live bar per epoch; 2: one line per epoch."""
+    """verbose=0: silent; 1: a live bar during each epoch, then its line; 2: one line per epoch."""
 
     def __init__(self, verbose: int, total_epochs: int, console: Console | None = None):
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         self.console = console or Console(stderr=True)
-        if verbose == 1 and not self.console.is_terminal:
-            verbose = 2  # a live bar in a log file is noise: one line per epoch instead
+        if verbose == 1 and not self.console.is_interactive:
+            verbose = 2  # a live bar in a log file (or on TERM=dumb) is noise: one line per epoch instead
         self.verbose = verbose
         self.total_epochs = total_epochs
         self._progress: Progress | None = None
@@ -36,7 +36,7 @@ class EpochProgress:
             TextColumn("left"),
             TimeRemainingColumn(),
             console=self.console,
-            transient=False,
+            transient=True,  # replaced by the epoch's whole line, which a narrow terminal would cut
         )
         self._progress.start()
         self._task = self._progress.add_task("", total=batches, epoch=f"{epoch + 1}/{self.total_epochs}", logs="")
@@ -46,13 +46,11 @@ class EpochProgress:
             self._progress.update(self._task, advance=1, logs=format_logs(logs))
 
     def end_epoch(self, epoch: int, logs: dict[str, float], seconds: float) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, logs=format_logs(logs))
-            self._progress.stop()
-            self._progress = None
-        elif self.verbose == 2:
-            self.console.print(f"epoch {epoch + 1}/{self.total_epochs}  {format_logs(logs)}  {seconds:.1f}s",
-                               soft_wrap=True, highlight=False)
+        if self.verbose == 0:
+            return
+        self.close()
+        self.console.print(f"epoch {epoch + 1}/{self.total_epochs}  {format_logs(logs)}  {seconds:.1f}s",
+                           soft_wrap=True, highlight=False)
 
     def close(self) -> None:
         if self._progress is not None:
