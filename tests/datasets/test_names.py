@@ -127,3 +127,9 @@ def test_one_hot_and_user_names(aiedu):
         names.encode_name("   ")
     with pytest.raises(ValueError, match="subset"):
         names.load("all20")
+
+
+def test_a_typographic_apostrophe_reads_as_the_data_s_apostrophe():
+    # "O’Brien" typed on a phone was refused as holding a character outside the alphabet
+    assert names.normalize_name("O’Brien") == names.normalize_name("O\u02bcbrien") == "o'brien"
+    np.testing.assert_array_equal(names.encode_name("O’Brien"), names.encode_name("O'Brien"))

@@ -141,3 +141,55 @@ def test_errors():
         pm25.load(mode="ranking")
     with pytest.raises(ValueError):
         pm25.load(horizon=0)
+
+
+def _small_csv(tmp_path, name: str, lines: list[str], prefix: bytes = b"") -> str:
+    path = tmp_path / name
+    path.write_bytes(prefix + "\n".join(lines).encode("utf-8"))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def csv_lines():
+    return read_text("pm25", "PM25_data.csv").splitlines()
+
+
+def test_a_user_csv_with_a_byte_order_mark_or_crlf_reads_like_the_plain_one(tmp_path, csv_lines):
+    # a spreadsheet's BOM glued itself to the first column: "\ufeffyear" made "year" missing
+    header, rows = csv_lines[0], csv_lines[35000:35100]  # the end of 2013 and the start of 2014
+    lines = [line.split(",", 1)[1] for line in [header, *rows]]  # without "No": "year" is the first column
+    plain = pm25.load(num_steps=8, path=_small_csv(tmp_path, "plain.csv", lines))
+    bom = _small_csv(tmp_path, "bom.csv", lines, prefix=b"\xef\xbb\xbf")
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes("\r\n".join(lines).encode())
+    for path in (bom, crlf):
+        d = pm25.load(num_steps=8, path=path)
+        np.testing.assert_array_equal(d.x_train, plain.x_train)
+        np.testing.assert_array_equal(d.x_test, plain.x_test)
+        np.testing.assert_array_equal(d.y_test, plain.y_test)
+
+
+def test_user_csv_errors_name_the_file_and_the_problem(tmp_path, csv_lines):
+    header, rows = csv_lines[0], csv_lines[35000:35100]
+    pm_col = header.split(",").index("pm2.5")
+    wind_col = header.split(",").index("cbwd")
+
+    def with_column(k, value):
+        return [",".join(value if i == k else c for i, c in enumerate(r.split(","))) for r in rows]
+
+    cases = {
+        "gap.csv": ([header, *rows[:40], *rows[41:]], r"gap\.csv: data row 41 is not one hour after data row 40"),
+        "repeat.csv": ([header, *rows[:40], *rows[39:]], r"repeat\.csv: data row 41 is not one hour after"),
+        "only2013.csv": ([header, *rows[:60]], r"only2013\.csv: needs rows before 2014 .* years 2013\.\.2013"),
+        "calm.csv": ([header, *with_column(wind_col, "cv")], r"calm\.csv: wnd_dir never changes"),
+        "nopm.csv": ([header, *with_column(pm_col, "NA")], r"nopm\.csv: the pm2\.5 column has no value"),
+    }
+    for name, (lines, message) in cases.items():
+        with pytest.raises(ValueError, match=message):
+            pm25.load(num_steps=8, path=_small_csv(tmp_path, name, lines))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("\n".join([header, *rows]).encode() + "\n# Pékin".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin\.csv: not a UTF-8 CSV \(byte \d+ is 0xe9\)"):
+        pm25.read_table(latin)
+    with pytest.raises(ValueError, match=r"short\.csv: the test year of 35 rows is too short for num_steps=48"):
+        pm25.load(num_steps=48, path=_small_csv(tmp_path, "short.csv", [header, *rows]))

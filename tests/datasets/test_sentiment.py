@@ -78,3 +78,11 @@ def test_num_words_max_len_and_seed(data):
     assert sentiment.load(seed=1).test.sentences != data.test.sentences
     with pytest.raises(ValueError):
         sentiment.load(num_words=2)
+
+
+def test_a_typographic_apostrophe_reads_as_the_data_s_apostrophe(data):
+    # a phone types "don’t": it was split into "don", "t", two words the model never saw together
+    expected = ["i", "don't", "like", "it"]
+    assert sentiment.tokenize("I DON’T like it") == sentiment.tokenize("I don't like it") == expected
+    assert "don't" in data.vocabulary
+    np.testing.assert_array_equal(data.encode_texts(["don’t"])[0], data.encode_texts(["don't"])[0])

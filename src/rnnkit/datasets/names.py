@@ -8,11 +8,12 @@ Two subsets:
   already lowercase a-z only, no duplicate pairs).
 
 Normalisation of a name (data lines and user input alike):
-NFC; no-break spaces -> space; whitespace trimmed and runs collapsed to one space; with
-``fold_ascii`` (the default) accents are removed the way the PyTorch tutorial does (NFD, then drop
-the combining marks, category Mn) and the two letters NFD cannot fold are transliterated
-(ß -> ss, ł -> l); lowercase; finally characters outside the alphabet are dropped (the tutorial
-drops them too): in the data these are only typos such as "Rafaj1", "Lu:", "Maxa/B", "Lytkin,".
+NFC; no-break spaces -> space; typographic apostrophes (’) -> '; whitespace trimmed and runs
+collapsed to one space; with ``fold_ascii`` (the default) accents are removed the way the
+PyTorch tutorial does (NFD, then drop the combining marks, category Mn) and the two letters NFD
+cannot fold are transliterated (ß -> ss, ł -> l); lowercase; finally characters outside the
+alphabet are dropped (the tutorial drops them too): in the data these are only typos such as
+"Rafaj1", "Lu:", "Maxa/B", "Lytkin,".
 
 Alphabet (index = position): ``a``..``z`` then space, apostrophe, hyphen (V = 29) when folding;
 without folding the accented letters of the data follow: ``ßàáãäçèéêìíñòóõöùúüąłńśż`` (V = 53).
@@ -60,6 +61,8 @@ LANGUAGES_18 = (
     "Italian", "Japanese", "Korean", "Polish", "Portuguese", "Russian", "Scottish", "Spanish", "Vietnamese",
 )  # fmt: skip
 _NOT_FOLDED_BY_NFD = str.maketrans({"ß": "ss", "ẞ": "SS", "ł": "l", "Ł": "L"})
+# a typed "O’Brien" (typographic apostrophe) is the data's "O'Brien"; the files hold only the ASCII one
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 def alphabet(fold_ascii: bool = True) -> str:
@@ -72,7 +75,7 @@ def normalize_name(name: str, fold_ascii: bool = True, strict: bool = False) -> 
 
     strict=True raises ValueError instead of dropping characters outside the alphabet.
     """
-    s = unicodedata.normalize("NFC", name).replace("\u00a0", " ")
+    s = unicodedata.normalize("NFC", name).replace("\u00a0", " ").translate(_APOSTROPHES)
     s = " ".join(s.split())
     if fold_ascii:
         s = "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")

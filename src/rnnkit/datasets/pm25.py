@@ -85,25 +85,50 @@ def _is_number(text: str, dtype) -> bool:
     return True
 
 
+def _where(path: str | Path | None) -> str:
+    """How errors name the CSV: the user's path, or the shipped file."""
+    return "data/pm25/PM25_data.csv" if path is None else str(path)
+
+
+def _read_csv_text(path: str | Path | None) -> str:
+    if path is None:
+        return read_text("pm25", "PM25_data.csv")
+    try:
+        # utf-8-sig: a spreadsheet's byte-order mark must not become part of the first column's name
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a UTF-8 CSV (byte {e.start} is 0x{e.object[e.start]:02x})") from None
+
+
+def _first_gap(years: np.ndarray, months: np.ndarray, days: np.ndarray, hours: np.ndarray) -> int | None:
+    """Index of the first row that is not one hour after the row before it, or None."""
+    stamps = ((years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (months - 1)).astype("datetime64[D]")
+    stamps = (stamps + (days - 1)).astype("datetime64[h]") + hours
+    bad = np.flatnonzero(np.diff(stamps) != np.timedelta64(1, "h"))
+    return int(bad[0]) + 1 if bad.size else None
+
+
 def read_table(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Steps 1-4 of the module docstring on the raw UCI CSV (the shipped one when path is None).
 
     Returns table (R, F=6) float64 in the order of FEATURES, not normalised, and years (R,) int64.
-    The table equals ai-edu's ch19_pm25_{train,test}.npz ``data`` stacked.
+    The table equals ai-edu's ch19_pm25_{train,test}.npz ``data`` stacked. ValueError, naming
+    the file, for a file that is not that CSV, is damaged, or skips or repeats an hour.
     """
-    text = Path(path).read_text(encoding="utf-8") if path is not None else read_text("pm25", "PM25_data.csv")
-    rows = list(csv.reader(io.StringIO(text)))
+    where = _where(path)
+    rows = list(csv.reader(io.StringIO(_read_csv_text(path))))
     if not rows:
-        raise ValueError("not the UCI Beijing PM2.5 CSV: the file is empty")
-    header, rows = rows[0], [r for r in rows[1:] if r]
+        raise ValueError(f"{where}: not the UCI Beijing PM2.5 CSV: the file is empty")
+    header, rows = [name.strip() for name in rows[0]], [r for r in rows[1:] if r]
     col = {name: k for k, name in enumerate(header)}
     missing = {"year", "pm2.5", "DEWP", "TEMP", "PRES", "cbwd", "Iws"} - col.keys()
     if missing:
-        raise ValueError(f"not the UCI Beijing PM2.5 CSV: columns {sorted(missing)} missing from header {header}")
+        raise ValueError(f"{where}: not the UCI Beijing PM2.5 CSV: columns {sorted(missing)} missing from header "
+                         f"{header}")
     short = next((k for k, r in enumerate(rows) if len(r) < len(header)), None)
     if short is not None:
-        raise ValueError(f"damaged PM2.5 CSV: data row {short + 1} has {len(rows[short])} fields, the header "
-                         f"{len(header)}")
+        raise ValueError(f"{where}: damaged PM2.5 CSV: data row {short + 1} has {len(rows[short])} fields, the "
+                         f"header {len(header)}")
 
     def column(name: str) -> list[str]:
         return [r[col[name]] for r in rows]
@@ -115,21 +140,29 @@ def read_table(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
             return np.array(values, dtype=dtype)
         except ValueError:
             k = next(k for k, v in enumerate(values) if not _is_number(v, dtype))
-            raise ValueError(f"damaged PM2.5 CSV: data row {k + 1}, column {name}: {values[k]!r} is not a "
-                             "number") from None
+            raise ValueError(f"{where}: damaged PM2.5 CSV: data row {k + 1}, column {name}: {values[k]!r} is "
+                             "not a number") from None
 
     years = numbers("year", np.int64)
+    if {"month", "day", "hour"} <= col.keys():
+        # a window is num_steps consecutive ROWS read as consecutive hours: a missing or repeated
+        # hour would silently give windows that span a gap and targets at the wrong hour
+        gap = _first_gap(years, numbers("month", np.int64), numbers("day", np.int64), numbers("hour", np.int64))
+        if gap is not None:
+            raise ValueError(f"{where}: data row {gap + 1} is not one hour after data row {gap}: the rows must "
+                             "be consecutive hours, none missing or repeated")
     pm = numbers("pm2.5", na_is_nan=True)
     try:
         wind_dir = np.array([WIND_CODES[v] for v in column("cbwd")])
     except KeyError as e:
-        raise ValueError(f"unknown wind direction {e.args[0]!r}; expected one of {sorted(WIND_CODES)}") from None
+        raise ValueError(f"{where}: unknown wind direction {e.args[0]!r}; expected one of "
+                         f"{sorted(WIND_CODES)}") from None
     accumulated = numbers("Iws")
 
     # Step 2: linear fill between the neighbours of each NA run, with a virtual 0 before row 0.
     known = np.flatnonzero(~np.isnan(pm))
     if known.size == 0:
-        raise ValueError("the pm2.5 column has no value at all")
+        raise ValueError(f"{where}: the pm2.5 column has no value at all")
     gaps = np.flatnonzero(np.isnan(pm))
     pm[gaps] = np.interp(gaps, np.r_[-1, known], np.r_[0.0, pm[known]])  # past the last value: held
 
@@ -168,11 +201,11 @@ class PM25Data:
         return np.asarray(normalised) * self.scale[0] + self.minimum[0]
 
 
-def _windows(features: np.ndarray, targets: np.ndarray, num_steps: int, horizon: int):
+def _windows(features: np.ndarray, targets: np.ndarray, num_steps: int, horizon: int, what: str = "a split"):
     count = features.shape[0] - num_steps - horizon + 1
     if count < 1:
         rows = features.shape[0]
-        raise ValueError(f"a split of {rows} rows is too short for num_steps={num_steps}, horizon={horizon}")
+        raise ValueError(f"{what} of {rows} rows is too short for num_steps={num_steps}, horizon={horizon}")
     view = np.lib.stride_tricks.sliding_window_view(features, num_steps, axis=0)  # (R-T+1, F, T)
     x = np.ascontiguousarray(view[:count].transpose(0, 2, 1))  # (N, T, F)
     y = targets[num_steps - 1 + horizon : num_steps - 1 + horizon + count]
@@ -198,9 +231,17 @@ def load(
     if num_steps < 1 or horizon < 1:
         raise ValueError(f"num_steps and horizon must be >= 1, got {num_steps}, {horizon}")
     table, years = read_table(path)
+    where = _where(path)
     train = years < TEST_YEAR
+    if not train.any() or train.all():
+        raise ValueError(f"{where}: needs rows before {TEST_YEAR} (training) and of {TEST_YEAR} on (test), got the "
+                         f"years {years.min()}..{years.max()}")
     minimum = table[train].min(axis=0)
     scale = table[train].max(axis=0) - minimum
+    constant = [name for name, s in zip(FEATURES, scale) if s == 0]
+    if constant:  # min-max scaling would divide by zero and fill the windows with NaN
+        raise ValueError(f"{where}: {', '.join(constant)} never changes over the training years: it cannot be "
+                         "min-max normalised")
     features = (table - minimum) / scale
     levels = pollution_level(table[:, 0])
     if mode == "classification":
@@ -210,8 +251,8 @@ def load(
         targets = features[:, 0].astype(dtype)
     features = features.astype(dtype)
 
-    x_train, y_train = _windows(features[train], targets[train], num_steps, horizon)
-    x_test, y_test = _windows(features[~train], targets[~train], num_steps, horizon)
+    x_train, y_train = _windows(features[train], targets[train], num_steps, horizon, f"{where}: the training years")
+    x_test, y_test = _windows(features[~train], targets[~train], num_steps, horizon, f"{where}: the test year")
     return PM25Data(x_train, y_train, x_test, y_test, minimum, scale, mode, num_steps, horizon)
 
 

@@ -8,7 +8,8 @@ Reading: each file is split on "\\n" ONLY. imdb_labelled.txt holds U+0085 (NEL) 
 sentences, and str.splitlines() would cut there; each line is "sentence<TAB>label".
 
 Tokens: the sentence lowercased, then the runs of letters and digits (any script), with inner
-apostrophes kept ("don't", "it's"); everything else separates tokens (U+0085 included).
+apostrophes kept ("don't", "it's"; a typographic ’ counts as '); everything else separates
+tokens (U+0085 included).
 
 Vocabulary: fitted on the TRAINING sentences only; index 0 = padding, 1 = out of vocabulary,
 then the ``num_words - 2`` most frequent training words (ties broken alphabetically), so every
@@ -52,11 +53,14 @@ __all__ = [
 SOURCES = {"imdb": "imdb_labelled.txt", "amazon": "amazon_cells_labelled.txt", "yelp": "yelp_labelled.txt"}
 PAD, OOV = 0, 1
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Typographic apostrophes (phones and word processors type "don’t"): the data files hold only
+# the ASCII one, so without this a user's "don’t" would read as "don", "t".
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 def tokenize(text: str) -> list[str]:
-    """Lowercase, then words: letter/digit runs, inner apostrophes kept."""
-    return _TOKEN.findall(text.lower())
+    """Lowercase, then words: letter/digit runs, inner apostrophes (’ read as ') kept."""
+    return _TOKEN.findall(text.lower().translate(_APOSTROPHES))
 
 
 def read_sentences(sources: Sequence[str] = tuple(SOURCES)) -> list[tuple[str, int, str]]:

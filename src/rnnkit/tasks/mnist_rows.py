@@ -50,7 +50,10 @@ class MnistRows(Task):
         (x, y), (xt, yt) = mnist.load_offline()
         if options["data"]:
             folder = Path(options["data"])
-            x, y = mnist.load_idx(_find(folder, "train-images-idx3-ubyte"), _find(folder, "train-labels-idx1-ubyte"))
+            images = _find(folder, "train-images-idx3-ubyte")
+            x, y = mnist.load_idx(images, _find(folder, "train-labels-idx1-ubyte"))
+            if x.shape[1:] != (28, 28):  # the model reads 28 rows of 28 pixels, as the shipped test set
+                raise ValueError(f"{images}: images of {x.shape[1]}x{x.shape[2]} pixels, mnist-rows needs 28x28")
         keep, held = stratified_split(y, 0.1, np.random.default_rng([seed, 5]))
         meta = {"classes": DIGITS, "input_shape": [28, 28]}
         return TaskData(Split(x[keep], y[keep]), Split(x[held], y[held]), Split(xt, yt), meta)
@@ -71,7 +74,7 @@ class MnistRows(Task):
                     raise ValueError(f"test image index must be < {len(test)}, got {s!r}")
                 images.append(test[int(m[1])])
             else:
-                images.append(_read_image(Path(s)))
+                images.append(_read_image(s))
         return np.stack(images).astype(np.float32), None
 
     def decode_outputs(self, outputs, inputs, meta, top_k=3):
@@ -80,20 +83,37 @@ class MnistRows(Task):
         return [f"{s:<{width}}  {top_k_text(row, DIGITS, top_k)}" for s, row in zip(inputs, p)]
 
 
-def _read_image(path: Path) -> np.ndarray:
-    """A 28x28 image from .npy or an image file (white digit on black, as MNIST) -> (28, 28) in [0, 1]."""
-    if not path.is_file():
-        raise ValueError(f"mnist-rows input must be 'test:N' or an image file (.png, .npy), got {str(path)!r}")
-    if path.suffix == ".npy":
-        img = np.load(path, allow_pickle=False).astype(np.float64)
-    else:
-        import matplotlib.image
+def _read_image(text: str | Path) -> np.ndarray:
+    """A 28x28 image from .npy or an image file (white digit on black, as MNIST) -> (28, 28) in [0, 1].
 
-        img = np.asarray(matplotlib.image.imread(path), dtype=np.float64)
-        if img.ndim == 3:
-            img = img[..., :3].mean(axis=-1)
+    Pixels in 0..1 are taken as they are, pixels in 0..255 are divided by 255; anything else
+    (NaN, negative, above 255) is refused, as is a file that cannot be read, naming the file."""
+    path = Path(text)
+    try:
+        found = str(text).strip() != "" and path.is_file()  # Path("") is ".", a folder
+    except OSError:  # a name too long for the file system: not a file either
+        found = False
+    if not found:
+        raise ValueError(f"mnist-rows input must be 'test:N' or an image file (.png, .npy), got {str(text)!r}")
+    try:
+        if path.suffix.lower() == ".npy":
+            img = np.load(path, allow_pickle=False).astype(np.float64)
+        else:
+            import matplotlib.image
+
+            img = np.asarray(matplotlib.image.imread(path), dtype=np.float64)
+            if img.ndim == 3:
+                img = img[..., :3].mean(axis=-1)
+    # PIL reports a damaged PNG as SyntaxError, np.load a pickled array as ValueError, a text
+    # file as OSError: all mean "not an image we can read", and the user needs the file named
+    except (OSError, ValueError, TypeError, SyntaxError) as e:
+        raise ValueError(f"{path}: not a readable image or .npy array ({e})") from None
     if img.shape != (28, 28):
         raise ValueError(f"{path}: the image must be 28x28 pixels, got {img.shape}")
+    if not np.isfinite(img).all():
+        raise ValueError(f"{path}: pixels must be finite numbers in 0..1 or 0..255, found NaN or infinity")
+    if img.min() < 0 or img.max() > 255:
+        raise ValueError(f"{path}: pixels must lie in 0..1 or 0..255, found {img.min():g}..{img.max():g}")
     if img.max() > 1.0:
         img = img / 255.0
     return img

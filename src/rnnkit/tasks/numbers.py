@@ -131,7 +131,7 @@ class Numbers(Seq2SeqTask):
 
     def normalise_source(self, text):
         s = text.strip().replace(",", "").replace("_", "").replace(" ", "")
-        if not s.isdigit():
+        if not s.isdecimal():  # isdigit() also passes "²", which int() then refuses with its own message
             raise ValueError(f"numbers: {text!r} is not a whole number written with digits")
         return str(int(s))
 

@@ -50,7 +50,14 @@ def read_corpus(corpus: str) -> tuple[str, str]:
     path = Path(corpus)
     if not path.is_file():
         raise ValueError(f"corpus must be 'pydoc' or a UTF-8 text file, got {corpus!r}")
-    return path.read_text(encoding="utf-8"), str(path)
+    try:
+        # utf-8-sig: a byte-order mark (Windows editors write one) is not a character of the text;
+        # text mode turns CRLF and CR line ends into "\n", so paragraphs split the same everywhere
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"corpus {path}: not UTF-8 text (byte {e.start} is 0x{e.object[e.start]:02x}); "
+                         "convert it to UTF-8 first") from None
+    return text, str(path)
 
 
 def split_corpus(text: str) -> tuple[str, str, str]:
@@ -155,6 +162,9 @@ class Text(Task):
         for key, text in (("train", train), ("val", val), ("test", test)):
             ids = encode(text, vocabulary)
             x, y = windows(ids, options["steps"])
+            if not len(x):  # an empty split would fail later, inside fit or evaluate, far from the cause
+                raise ValueError(f"steps={options['steps']} is too long for the {key} text of {len(text):,} "
+                                 f"characters (a window needs steps + 1): give a smaller -o steps")
             parts[key] = Split(x, y, None, {"ids": ids})
         meta = {"classes": vocabulary, "input_shape": [None], "corpus": source, "order": options["order"],
                 "sha256": hashlib.sha256((train + val + test).encode()).hexdigest(),
