@@ -194,3 +194,16 @@ def test_echo_predict_refuses_non_finite_numbers(text):
 
 def test_adding_headline_says_what_its_accuracy_counts():
     assert tasks.get("adding").accuracy_counts == "|error| < 0.04"
+
+
+def test_sentiment_vocabulary_comes_from_the_training_sentences_only():
+    # it was fitted on training + validation: validation-only words got untrained ids of their own
+    from rnnkit.datasets import sentiment as sentiment_data
+
+    task = tasks.get("sentiment")
+    data = task.load(task.parse_options({}), seed=0)
+    words = lambda part: {w for s in part.extra["sentences"] for w in sentiment_data.tokenize(s)}  # noqa: E731
+    vocabulary = set(data.meta["vocabulary"][2:])
+    assert vocabulary == words(data.train)
+    assert words(data.val) - words(data.train)  # the check above can tell the two apart
+    assert np.all(data.val.x[data.val.x > 1] < len(data.meta["vocabulary"]))

@@ -3,9 +3,8 @@
 Data: UCI Sentiment Labelled Sentences (imdb, amazon, yelp; 3,000 sentences, balanced) through
 ``rnnkit.datasets.sentiment``: 20 % held out as the test set (stratified by source and label,
 repeated sentences kept on one side; U+0085 inside imdb lines handled there), 10 % of the rest
-for validation. The vocabulary is fitted on the 2,400 sentences outside the test set (training and
-validation: 299 words that only validation sentences hold get ids, with embeddings that training
-never updates), never on test sentences, whose unseen words are out-of-vocabulary.
+for validation. The vocabulary is fitted on the 2,160 training sentences only: words that
+validation or test sentences alone hold are out-of-vocabulary there.
 Model: Embedding(num_words, D, mask_zero) -> dropout -> LSTM -> dropout -> Dense(1), binary
 cross-entropy; AdamW with weight decay. The data set is small, so the model overfits within a
 few epochs: the checkpoint with the lowest validation loss is kept.
@@ -46,16 +45,21 @@ class Sentiment(Task):
     def load(self, options, seed=0):
         d = sentiment_data.load(num_words=options["num_words"], seed=options["split_seed"])
         keep, held = stratified_split(d.train.labels, 0.1, np.random.default_rng([seed, 3]))
+        tokens = {"train": [sentiment_data.tokenize(s) for s in d.train.sentences],
+                  "test": [sentiment_data.tokenize(s) for s in d.test.sentences]}
+        # the words of the training part only: a word only validation sentences hold is then
+        # out-of-vocabulary there, as an unseen word is in the test set
+        vocabulary = sentiment_data.build_vocabulary([tokens["train"][i] for i in keep], options["num_words"])
 
-        def part(s, index=None):
+        def part(s, side, index=None):
             index = np.arange(len(s.labels)) if index is None else index
-            T = int(s.lengths[index].max())
-            return Split(s.x[index, :T], s.labels[index, None].astype(np.float32), s.lengths[index],
+            x, lengths = sentiment_data.encode([tokens[side][i] for i in index], vocabulary)
+            return Split(x, s.labels[index, None].astype(np.float32), lengths,
                          {"sentences": [s.sentences[i] for i in index]})
 
-        meta = {"vocabulary": list(d.vocabulary), "num_words": options["num_words"], "input_shape": [None],
+        meta = {"vocabulary": list(vocabulary), "num_words": options["num_words"], "input_shape": [None],
                 "classes": ["negative", "positive"]}
-        return TaskData(part(d.train, keep), part(d.train, held), part(d.test), meta)
+        return TaskData(part(d.train, "train", keep), part(d.train, "train", held), part(d.test, "test"), meta)
 
     def build_model(self, hp: HParams, meta):
         layers = [Embedding(meta["num_words"], hp.embedding, mask_zero=True)]
