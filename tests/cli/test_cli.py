@@ -198,3 +198,10 @@ def test_a_missing_run_folder_is_not_called_an_unknown_task(command, tmp_path):
 
 def test_predict_on_a_missing_folder_says_it_does_not_exist(tmp_path):
     assert_one_line_error(invoke("predict", tmp_path / "nope", "Smith"), "not a run folder", "does not exist")
+
+
+def test_summary_of_a_run_of_a_task_without_options_has_no_dangling_comma(tmp_path):
+    assert invoke("train", "echo", "-e", 1, "--out", tmp_path / "echo", "-v", 0).exit_code == 0
+    result = invoke("summary", tmp_path / "echo")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == f"run {tmp_path / 'echo'}: task echo"

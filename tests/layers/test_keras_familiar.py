@@ -206,3 +206,14 @@ def test_embedding_reads_padded_steps_as_filler_like_the_losses_do():
         np.testing.assert_array_equal(other, fits[0])
     with pytest.raises(ValueError, match="ids must lie in 0..9"):
         Embedding(10, 3, seed=0)(np.where(padded, 999, ids))  # without lengths every step is real
+
+
+def test_a_wrappers_dtype_is_its_layers_dtype():
+    # Bidirectional(GRU(3), dtype="float64") built float32 weights
+    wrapped = Bidirectional(GRU(3), dtype="float64")
+    block = Stack([LSTM(3, return_sequences=True), LSTM(2)], dtype="float64")
+    for layer in (wrapped, block):
+        layer.build((5, 1))
+        assert {v.dtype for v in layer.params.values()} == {np.dtype(np.float64)}
+        y = layer.forward(np.ones((2, 5, 1)))[0]
+        assert y.dtype == np.float64

@@ -205,3 +205,29 @@ def test_csv_logger_keeps_every_finished_epoch_when_training_fails(tmp_path):
     with pytest.raises(RuntimeError, match="disk full"):
         small_model().fit(x, y, epochs=5, callbacks=[CSVLogger(path), Fail()], verbose=0)
     assert [line.split(",")[0] for line in path.read_text().splitlines()] == ["epoch", "1", "2"]
+
+
+def test_checkpoint_path_templates_name_the_epoch_and_logged_values(tmp_path):
+    # Keras users write "ck-{epoch:02d}-{val_loss:.3f}": it was saved under that literal name
+    from rnnkit.training import ModelCheckpoint
+
+    x, y = toy()
+    model = small_model()
+    every = ModelCheckpoint(tmp_path / "ck-{epoch:02d}-{loss:.3f}.safetensors", monitor="loss", save_best_only=False)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[every])
+    losses = model.history.history["loss"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"ck-{e + 1:02d}-{v:.3f}.safetensors"
+                                                          for e, v in enumerate(losses)]
+    with pytest.raises(ValueError, match="not a valid name template"):
+        ModelCheckpoint(tmp_path / "ck-{epoch:02d.safetensors")
+    with pytest.raises(ValueError, match="names 'val_r2', which is not among the logged values"):
+        small_model().fit(x, y, epochs=1, verbose=0,
+                          callbacks=[ModelCheckpoint(tmp_path / "{val_r2}.safetensors", monitor="loss")])
+
+
+def test_a_val_monitor_without_validation_data_says_what_it_needs():
+    from rnnkit.training import EarlyStopping
+
+    x, y = toy()
+    with pytest.raises(ValueError, match="EarlyStopping: monitor 'val_loss' is not among.*need validation_data"):
+        small_model().fit(x, y, epochs=1, verbose=0, callbacks=[EarlyStopping()])

@@ -333,3 +333,12 @@ def test_checkpoint_initial_value_threshold_keeps_a_better_checkpoint_on_resume(
     for bad in ("0.5", float("nan")):
         with pytest.raises(ValueError, match="initial_value_threshold must be a number"):
             ModelCheckpoint(path, initial_value_threshold=bad)
+
+
+def test_one_example_without_its_batch_axis_is_told_to_add_it():
+    import rnnkit
+    from rnnkit.layers import Dense, SimpleRNN
+
+    model = rnnkit.Sequential([SimpleRNN(2), Dense(1)], seed=0, input_shape=(None, 1))
+    with pytest.raises(ValueError, match=r"\(N, T, F\) or \(N, T\) for ids, got shape \(7,\) \(one example: pass x\[None\]\)"):
+        model.predict(np.zeros(7))

@@ -111,3 +111,25 @@ def test_ragged_per_step_targets_beside_x_padded_past_its_longest_sequence():
     assert first["loss"][-2:] == second["loss"][-2:]
     with pytest.raises(ValueError, match=r"y: a per-step target sequence has 7 steps, more than x's T = 6"):
         m.evaluate(x, [*ragged[:3], np.zeros(7, dtype=int)], lengths=lengths)
+
+
+def test_nan_filler_at_padded_steps_of_x_trains_as_zero_filler():
+    # predict skipped padded steps, but fit's ∂L/∂W_x met them (NaN · 0): "gradient is not finite"
+    import rnnkit
+    from rnnkit.layers import GRU, Dense
+
+    rng = np.random.default_rng(0)
+    lengths = np.array([5, 2, 3, 1])
+    x = rng.normal(size=(4, 5, 2)).astype(np.float32)
+    padded = np.arange(5)[None, :] >= lengths[:, None]
+    y = np.array([0, 1, 1, 0])
+    weights = []
+    for filler in (0.0, np.nan, np.inf):
+        model = rnnkit.Sequential([GRU(3), Dense(2)], seed=0)
+        model.compile("adam", loss="sparse_categorical_crossentropy")
+        model.fit(np.where(padded[..., None], filler, x), y, lengths=lengths, epochs=2, batch_size=2, verbose=0,
+                  validation_data=(np.where(padded[..., None], filler, x), y, lengths))
+        weights.append(model.get_weights())
+    for other in weights[1:]:
+        for a, b in zip(weights[0], other):
+            np.testing.assert_array_equal(a, b)

@@ -266,7 +266,7 @@ def summary(
     console = _console()
     if runs.names_a_run(run_or_task):
         task, options, hp, meta, model = runs.load_run(path)
-        console.print(f"run {path}: task {task.name}, {_metrics_line(options)}")
+        console.print(", ".join([f"run {path}: task {task.name}", *filter(None, [_metrics_line(options)])]))
         model.summary(print_fn=console.print)
         results = runs.read_results(path)
         if results is None:

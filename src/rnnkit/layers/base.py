@@ -125,6 +125,13 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+def set_dtype(layer: Layer, dtype) -> None:
+    """The dtype of `layer` and of every layer inside it (a wrapper's dtype is its children's)."""
+    layer.dtype = np.dtype(dtype)
+    for child in layer.sublayers():
+        set_dtype(child, dtype)
+
+
 def real_array(x, name: str, dtype=None) -> np.ndarray:
     """x as an array of real numbers (cast to `dtype` if given), else a ValueError naming it:
     NumPy would drop a complex array's imaginary part with only a warning. Bool, integer, float

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed, real_array, reverse_within_lengths
+from rnnkit.layers.base import (
+    Gradients, Layer, as_generator, prefixed, real_array, reverse_within_lengths, set_dtype,
+)
 from rnnkit.layers.recurrent import Recurrent
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -30,6 +32,7 @@ class Bidirectional(Layer):
         config = layer.get_config()
         config["go_backwards"] = not config["go_backwards"]
         self.backward_layer = Recurrent.from_config(config)
+        set_dtype(self, self.dtype)  # Bidirectional(GRU(3), dtype="float64"): both directions float64
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.units = layer.units

@@ -6,8 +6,9 @@ step to its first; the output sequence is then in reading order, as in Keras, an
 stays at the end, where `lengths` says it is: Keras, which reverses the padding too, puts a
 padded sequence's real outputs last instead), an initial_state, and `lengths` (B,) for
 variable-length batches padded at the end; padded steps output zeros, as in PyTorch. Padded steps
-change no output and no state, but their x values still meet a zero gradient in ∂L/∂W_x = xᵀ d:
-pad with finite values (zeros), since NaN · 0 = NaN. NaN in a real step propagates through
+change no output and no state, but their x values still meet a zero gradient in ∂L/∂W_x = xᵀ d,
+and NaN · 0 = NaN: fit, evaluate and predict replace a non-finite filler with zeros; a layer
+called directly needs finite padding (zeros). NaN in a real step propagates through
 that sequence only. backward checks dy against the shapes forward returned.
 
 With gradients enabled, the compiled kernels hand back the output sequence read-only: their

@@ -5,7 +5,7 @@ recurrent path (seed 003). Equivalent to torch.nn.RNN/LSTM/GRU with num_layers a
 from __future__ import annotations
 
 from rnnkit import _checks as checks
-from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed
+from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed, set_dtype
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.cell_spec import CellSpec
 from rnnkit.layers.dropout import Dropout
@@ -33,6 +33,7 @@ class Stack(Layer):
         super().__init__(**base)
         self.layers = list(layers)
         self.dropout = Dropout(dropout, dtype=self.dtype, seed=self.seed)
+        set_dtype(self, self.dtype)  # Stack([...], dtype="float64"): every layer in it float64
         self.return_sequences = layers[-1].return_sequences
         self.return_state = layers[-1].return_state
 

@@ -10,19 +10,13 @@ import numpy as np
 
 from rnnkit import _checks as checks
 from rnnkit.layers import Layer, deserialize, serialize
-from rnnkit.layers.base import as_generator
+from rnnkit.layers.base import as_generator, set_dtype
 from rnnkit.models import stepping
 from rnnkit.models.base import Model
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", re.sub(r"[^A-Za-z0-9]", "", name)).lower()
-
-
-def set_dtype(layer: Layer, dtype) -> None:
-    layer.dtype = np.dtype(dtype)
-    for child in layer.sublayers():
-        set_dtype(child, dtype)
 
 
 class Sequential(Model):

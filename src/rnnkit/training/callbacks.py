@@ -99,7 +99,10 @@ class _Monitor(Callback):
 
     def _value(self, logs) -> float:
         if self.monitor not in logs:
-            raise KeyError(f"monitor {self.monitor!r} is not among the logged values {sorted(logs)}")
+            hint = (" (val_ values need validation_data or validation_split in fit)"
+                    if self.monitor.startswith("val_") and not any(k.startswith("val_") for k in logs) else "")
+            raise ValueError(f"{type(self).__name__}: monitor {self.monitor!r} is not among the logged values "
+                             f"{sorted(logs)}{hint}")
         return logs[self.monitor]
 
     def _check(self, epoch, logs) -> bool:
@@ -111,7 +114,9 @@ class _Monitor(Callback):
 
 
 class ModelCheckpoint(_Monitor):
-    """Save the model to `path` when the monitored value improves (or every epoch).
+    """Save the model to `path` when the monitored value improves (or every epoch). As in Keras,
+    `path` may name the epoch (from 1) and any logged value: "ck-{epoch:02d}-{val_loss:.3f}.safetensors"
+    keeps one file per save.
 
     initial_value_threshold (Keras's name): the value the first save must beat. A resumed run
     passes the best value its checkpoint was saved at, so that its first epoch does not overwrite
@@ -125,13 +130,40 @@ class ModelCheckpoint(_Monitor):
                 raise ValueError("initial_value_threshold must be a number, got nan")
             self.best = float(initial_value_threshold)
         self.path = Path(path)
+        self._check_template(str(path))
         self.save_best_only = save_best_only
         self.include_optimizer = include_optimizer
 
+    @staticmethod
+    def _check_template(path: str) -> None:
+        """A bad template fails here, not after the first epoch's training."""
+        try:
+            path.format_map(_AnyValue(epoch=1))
+        except (ValueError, IndexError) as e:
+            raise ValueError(f"path {path!r}: not a valid name template ({e}); write '{{{{' for a literal brace")
+
+    def filepath(self, epoch: int, logs) -> Path:
+        """The file of a save at `epoch` (0-based), the template filled in."""
+        template = str(self.path)
+        if "{" not in template:
+            return self.path
+        try:
+            return Path(template.format(epoch=epoch + 1, **logs))
+        except KeyError as e:
+            raise ValueError(f"ModelCheckpoint path {template!r} names {e.args[0]!r}, which is not among the "
+                             f"logged values {sorted(logs)} (nor 'epoch')") from None
+
     def on_epoch_end(self, model, epoch, logs):
         if self._check(epoch, logs) or not self.save_best_only:
-            model.save(self.path, include_optimizer=self.include_optimizer)
+            model.save(self.filepath(epoch, logs), include_optimizer=self.include_optimizer)
         return False
+
+
+class _AnyValue(dict):
+    """format_map filler: every name is a number, so only the template's syntax is checked."""
+
+    def __missing__(self, key):
+        return 0.0
 
 
 class EarlyStopping(_Monitor):

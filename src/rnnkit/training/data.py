@@ -64,6 +64,18 @@ def pad_targets(seqs, T: int) -> np.ndarray:
     return np.pad(y, [(0, 0), (0, T - y.shape[1])] + [(0, 0)] * (y.ndim - 2))
 
 
+def _finite_padding(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
+    """x with a non-finite filler at padded steps (t >= lengths[b]) replaced by 0; x itself when
+    every padded entry is finite (the usual case: no copy). The layers skip padded steps, but the
+    weight gradients meet them once: ∂L/∂W_x = xᵀ d with d = 0 there, and NaN · 0 = NaN."""
+    if lengths is None or x.dtype.kind not in "fc" or lengths.min() == x.shape[1]:
+        return x
+    padded = np.arange(x.shape[1])[None, :] >= lengths[:, None]  # (N, T)
+    if np.isfinite(x[padded]).all():
+        return x
+    return np.where(padded.reshape(*padded.shape, *[1] * (x.ndim - 2)), 0, x).astype(x.dtype, copy=False)
+
+
 @dataclass
 class SequenceData:
     """x, y and lengths of N examples, checked once so batches can be cut without re-checking."""
@@ -83,9 +95,11 @@ class SequenceData:
                 lengths = own_lengths if lengths is None else lengths
         x = np.asarray(x)
         if x.ndim < 2 or x.shape[0] == 0:
-            raise ValueError(f"x must hold at least one example of shape (T, F) or (T,), got shape {x.shape}")
+            raise ValueError(f"x must be a batch of N >= 1 examples, (N, T, F) or (N, T) for ids, got shape {x.shape}"
+                             + (" (one example: pass x[None])" if x.ndim == 1 else ""))
         N = x.shape[0]
         lengths = check_lengths(lengths, N, x.shape[1])
+        x = _finite_padding(x, lengths)
         if y is not None:
             if isinstance(y, (list, tuple)) and y and np.ndim(y[0]) >= 1 and len({len(s) for s in y}) > 1:
                 y = pad_targets(y, x.shape[1])
