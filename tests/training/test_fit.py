@@ -342,3 +342,15 @@ def test_one_example_without_its_batch_axis_is_told_to_add_it():
     model = rnnkit.Sequential([SimpleRNN(2), Dense(1)], seed=0, input_shape=(None, 1))
     with pytest.raises(ValueError, match=r"\(N, T, F\) or \(N, T\) for ids, got shape \(7,\) \(one example: pass x\[None\]\)"):
         model.predict(np.zeros(7))
+
+
+def test_x_without_a_feature_axis_or_with_mixed_feature_sizes_gets_told_what_is_wrong():
+    import rnnkit
+    from rnnkit.layers import GRU, Dense
+
+    model = rnnkit.Sequential([GRU(2), Dense(1)], seed=0)
+    model.compile("sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"no feature axis; give x\[\.\.\., None\]"):
+        model.fit(np.zeros((4, 5)), np.zeros((4, 1)), verbose=0)
+    with pytest.raises(ValueError, match=r"x: the examples must share one shape .* got shapes \[\(3, 1\), \(3, 2\)\]"):
+        model.fit([np.zeros((3, 1)), np.zeros((3, 2))], np.zeros((2, 1)), verbose=0)

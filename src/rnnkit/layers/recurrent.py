@@ -76,9 +76,12 @@ class Recurrent(Layer):
 
     def make_params(self, input_shape, rng):
         if len(input_shape) != 2:
+            # x of shape (N, T) reaches here as samples of shape (T,): say what is missing
+            hint = (": its samples have no feature axis; give x[..., None] for one feature per step, or "
+                    "put an Embedding first for token ids" if len(input_shape) == 1 else "")
             raise ValueError(
                 f"{self.display_name} builds from input_shape (T, F), one sample's shape without the "
-                f"batch axis (T may be None); got {input_shape}"
+                f"batch axis (T may be None); got {input_shape}{hint}"
             )
         return self.cell.init_params(input_shape[-1], self.units, self.init, rng, self.dtype)
 

@@ -93,7 +93,12 @@ class SequenceData:
             if ragged:
                 x, own_lengths = pad_sequences(x)
                 lengths = own_lengths if lengths is None else lengths
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except ValueError:  # NumPy's "inhomogeneous shape after 2 dimensions" names neither x nor shapes
+            shapes = sorted({np.shape(s) for s in x})
+            raise ValueError(f"x: the examples must share one shape (T, F) or be padded to it, got shapes "
+                             f"{shapes[:4]}{' ...' if len(shapes) > 4 else ''}") from None
         if x.ndim < 2 or x.shape[0] == 0:
             raise ValueError(f"x must be a batch of N >= 1 examples, (N, T, F) or (N, T) for ids, got shape {x.shape}"
                              + (" (one example: pass x[None])" if x.ndim == 1 else ""))
