@@ -1,7 +1,16 @@
 """A model that is not a plain stack: a bidirectional GRU encoder whose outputs are averaged
 over each sequence's real steps (mean pooling) and fed to a classifier head. Any object with
 params / build / forward / backward / output_lengths gets compile, fit, evaluate and predict
-from rnnkit.Model.
+from rnnkit.Model, and also:
+
+    model.summary()                             # a row per part ("encoder.", "head." in params)
+    rnnkit.gradcheck(model, x, y, lengths)      # checks backward against central differences
+
+gradcheck runs in float64. A float64 model is checked as it is; for this float32 one it checks a
+copy with its layers (the attributes that are rnnkit layers) set to float64 and build() called
+again. A model whose build cannot do that (say, weights of its own outside any layer) gets an
+error saying so: build it with float64 weights (dtype=np.float64 on its layers and arrays), or
+give it get_config() with a "dtype" entry and from_config(config, seed).
 
     python examples/custom_model.py                # prints the held-out accuracy
 """

@@ -26,6 +26,24 @@ def test_custom_model_learns(epochs):
     assert load("custom_model").main(epochs) > 0.85
 
 
+def test_custom_model_has_a_summary_and_passes_gradcheck():
+    # both failed on any Model subclass: summary() on model.layers, gradcheck on get_config()
+    import numpy as np
+
+    import rnnkit
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 6, size=8)
+    x = rng.normal(size=(8, 5, 1)).astype(np.float32)
+    y = (x[..., 0].sum(axis=1) > 0).astype(int)
+    model = load("custom_model").MeanPooledClassifier(3, 2)
+    model.compile("adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, lengths=lengths, verbose=0)
+    text = model.summary(print_fn=None)
+    assert "encoder (Bidirectional(GRU))" in text and "head (Dense)" in text and "Total params: 122" in text
+    assert rnnkit.gradcheck(model, x, y, lengths).ok
+
+
 def test_names_classifier_beats_the_majority_class_by_far():
     assert load("names_classifier").main() > 0.65  # the majority class is 0.226
 

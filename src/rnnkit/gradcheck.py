@@ -1,6 +1,14 @@
 """Central-difference gradient checking: the helpers. The model-level check is the function
 ``rnnkit.gradcheck(model, x, y)`` (rnnkit.diagnostics.check), which uses them; ``from
-rnnkit.gradcheck import numerical_gradient, relative_error`` keeps working beside it."""
+rnnkit.gradcheck import numerical_gradient, relative_error`` keeps working beside it.
+
+rnnkit.gradcheck runs in float64: a model whose weights are all float64 is checked in place;
+any other is checked on a float64 twin (rnnkit.diagnostics._walk.float64_copy), rebuilt from
+get_config() with dtype float64 (Sequential, EncoderDecoder) or, for a Model subclass without
+one (examples/custom_model.py), a copy whose layers are set to float64 and built again. Where
+that cannot give every weight in float64 (a weight of its own outside any layer), a TypeError
+says what to do: build the model with float64 weights, or implement get_config() with a
+'dtype' entry and from_config(config, seed)."""
 
 from __future__ import annotations
 

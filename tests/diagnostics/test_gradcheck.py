@@ -106,3 +106,67 @@ def test_an_interrupted_check_leaves_a_float64_model_exactly_as_it_was(monkeypat
     with pytest.raises(KeyboardInterrupt):
         rnnkit.gradcheck(model, X.astype(np.float64), Y, loss="mse")
     assert all(np.array_equal(model.params[k], before[k]) for k in before)
+
+
+class _MeanPooled(rnnkit.Model):
+    """A Model subclass as in examples/custom_model.py: no get_config; `scale` (optional) is a
+    weight of its own, outside any layer, kept in the dtype it is given."""
+
+    kind = "MeanPooled"
+
+    def __init__(self, dtype=np.float32, scale_dtype=None):
+        super().__init__(seed=0)
+        self.layers_used = [GRU(3, return_sequences=True, dtype=dtype), Dense(1, dtype=dtype)]
+        self.scale = None if scale_dtype is None else np.full(1, 0.5, dtype=scale_dtype)
+
+    def build(self, input_shape):
+        rng = np.random.default_rng(0)
+        self.input_shape = tuple(input_shape)
+        self.layers_used[0].build(self.input_shape, rng)
+        self.layers_used[1].build((3,), rng)
+
+    @property
+    def params(self):
+        gru, head = self.layers_used
+        own = {} if self.scale is None else {"scale": self.scale}
+        return {**{f"gru.{k}": v for k, v in gru.params.items()},
+                **{f"head.{k}": v for k, v in head.params.items()}, **own}
+
+    def output_lengths(self, x, lengths):
+        return None
+
+    def forward(self, x, lengths=None, training=False, rng=None):
+        gru, head = self.layers_used
+        hs, c_gru = gru.forward(x, lengths=lengths)
+        y, c_head = head.forward(hs.mean(axis=1))
+        return y, None, (c_gru, c_head, hs.shape)
+
+    def backward(self, dy, cache):
+        gru, head = self.layers_used
+        c_gru, c_head, shape = cache
+        g_head = head.backward(dy, c_head)
+        d_hs = np.ascontiguousarray(np.broadcast_to(g_head.dx[:, None, :] / shape[1], shape))
+        g_gru = gru.backward(d_hs, c_gru)
+        return {**{f"gru.{k}": v for k, v in g_gru.params.items()},
+                **{f"head.{k}": v for k, v in g_head.params.items()}}
+
+
+def test_a_model_subclass_is_checked_without_get_config():
+    # was: a bare NotImplementedError from Model.get_config
+    model = _MeanPooled().compile("adam", loss="mse")
+    model.build((None, 2))
+    before = {k: v.copy() for k, v in model.params.items()}
+    report = rnnkit.gradcheck(model, X, Y, LENGTHS)  # on a float64 copy: its layers set to float64, built again
+    assert report.ok and set(report.errors()) == set(model.params) and max(report.errors().values()) < 1e-6
+    assert all(v.dtype == np.float32 and np.array_equal(v, before[k]) for k, v in model.params.items())
+    wide = _MeanPooled(dtype=np.float64).compile("adam", loss="mse")  # float64 already: checked in place
+    wide.build((None, 2))
+    assert rnnkit.gradcheck(wide, X, Y, LENGTHS).ok
+
+
+def test_a_model_subclass_that_cannot_be_copied_to_float64_says_what_to_do():
+    model = _MeanPooled(scale_dtype=np.float32).compile("adam", loss="mse")  # scale is in no layer
+    model.build((None, 2))
+    with pytest.raises(TypeError, match=r"'scale' stays float32 .*build the model with float64 weights .*"
+                                        r"get_config\(\) with a 'dtype' entry and from_config"):
+        rnnkit.gradcheck(model, X, Y)

@@ -170,6 +170,19 @@ def test_clear_errors():
             decode()
 
 
+def test_beam_search_takes_one_flat_source_and_says_so():
+    # it said "(for a single source, write [source])": wrong for beam_search, which takes the source itself
+    m = model_for()
+    for source in ([[1, 2]], [[1, 2], [3, 4]], [[1, 2], [3]], np.array([[1, 2]])):
+        with pytest.raises(ValueError, match=r"beam_search decodes one source, a flat sequence of ids such as "
+                                             r"\[5, 8\], got a nested sequence: pass the source itself") as caught:
+            m.beam_search(source, beam_width=2)
+        assert "write [source]" not in str(caught.value)
+    with pytest.raises(ValueError, match="got a single value 3"):
+        m.beam_search(3)
+    assert m.beam_search(np.array([1, 2]), beam_width=2)[0].tokens == m.beam_search([1, 2], beam_width=2)[0].tokens
+
+
 def exhaustive_ranking(m, src, max_length, alpha):
     """Every output up to max_length, scored from the teacher-forced forward pass (not from
     decode_step): (score, log_prob, tokens, finished), best first. An output of max_length
@@ -248,7 +261,7 @@ def test_sources_must_be_a_list_of_id_sequences():
     m = model_for()
     # a flat list is one source, not three of one token each: a silent misreading before
     for decode in (lambda: m.greedy_decode([1, 2, 3]), lambda: m.greedy_decode(np.array([1, 2, 3])),
-                   lambda: m.beam_search([[1, 2], [3, 4]]), lambda: m.pack([1, 2], [[3], [4]])):
+                   lambda: m.pack([1, 2], [[3], [4]])):
         with pytest.raises(ValueError, match=r"one sequence of ids.*\[source\]"):
             decode()
     with pytest.raises(ValueError, match="integer ids"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+import rnnkit
 from rnnkit import Sequential
 from rnnkit.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN, stacked
 
@@ -47,3 +49,48 @@ def test_stack_row_gives_each_layer_its_own_input_size():
 def test_summary_before_build_is_a_clear_error():
     with pytest.raises(RuntimeError, match="not built yet"):
         Sequential([LSTM(3)]).summary()
+
+
+class _Tagger(rnnkit.Model):
+    """A Model subclass (the protocol only: params, build, forward, ...), its parts in a list and
+    under names that are not its attributes', plus a weight of its own outside any layer."""
+
+    kind = "Tagger"
+
+    def __init__(self):
+        super().__init__(seed=0)
+        self.parts = [Bidirectional(GRU(3, return_sequences=True)), Dense(2)]
+        self.scale = np.ones(2, dtype=np.float32)
+
+    def build(self, input_shape):
+        rng = np.random.default_rng(0)
+        self.input_shape = tuple(input_shape)
+        self.parts[0].build(self.input_shape, rng)
+        self.parts[1].build((6,), rng)
+
+    @property
+    def params(self):
+        enc, head = self.parts
+        return {**{f"enc.{k}": v for k, v in enc.params.items()},
+                **{f"out.{k}": v for k, v in head.params.items()}, "scale": self.scale}
+
+
+def test_a_model_subclass_lists_each_part_found_through_its_params():
+    # was: AttributeError: 'Tagger' object has no attribute 'layers'
+    model = _Tagger()
+    model.build((None, 4))
+    lines = model.summary(print_fn=None).splitlines()
+    assert lines[0] == 'Model: "tagger"'
+    assert lines[2].split() == ["Layer", "(type)", "Output", "shape", "Params", "Formula"]
+    enc, out, own = lines[4], lines[5], lines[6]
+    assert enc.startswith("enc (Bidirectional(GRU))") and "(None, None, 6)" in enc
+    assert f"{2 * 3 * (4 * 3 + 3 * 3 + 6):,}" in enc
+    assert "2 × GRU reset_after: 3·(F·H + H·H + 2·H) with F=4, H=3" in enc
+    assert out.split() == ["out", "(Dense)", "(None,", "2)", "14", "F·U", "+", "U", "with", "F=6,", "U=2"]
+    assert own.split() == ["scale", "(?)", "?", "2"]  # no layer holds it: counted, nothing guessed
+    assert f"Total params: {model.count_params():,}" in lines[8] and model.count_params() == 162 + 14 + 2
+
+
+def test_an_unbuilt_model_subclass_still_says_it_is_not_built():
+    with pytest.raises(RuntimeError, match="not built yet"):
+        _Tagger().summary()

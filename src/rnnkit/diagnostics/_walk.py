@@ -8,6 +8,7 @@ keep the gate values in their caches in a documented layout.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,18 +56,56 @@ class Unit:
 
 
 def float64_copy(model):
-    """The model itself if every parameter is float64, else a float64 twin with the same weights."""
+    """The model itself if every parameter is float64, else a float64 twin with the same weights:
+    rebuilt from get_config() with its 'dtype' set to float64 (Sequential, EncoderDecoder), or,
+    for a Model subclass without one, a copy whose layers are set to float64 and built again."""
     if all(p.dtype == np.float64 for p in model.params.values()):
         return model
-    config = dict(model.get_config())
-    if "dtype" not in config:
-        raise TypeError(f"{type(model).__name__} cannot be copied to float64 (no 'dtype' in its config): "
-                        "build the model with dtype=np.float64")
-    config["dtype"] = "float64"
-    twin = type(model).from_config(config, seed=model.seed)
-    twin.build(model.input_shape)
+    try:
+        config = dict(model.get_config())
+    except NotImplementedError:  # a Model subclass (examples/custom_model.py) need not write one
+        config = {}
+    if "dtype" in config:
+        config["dtype"] = "float64"
+        twin = type(model).from_config(config, seed=model.seed)
+        twin.build(model.input_shape)
+    else:
+        twin = _retyped_copy(model)
     for name, p in twin.params.items():
         np.copyto(p, model.params[name])
+    return twin
+
+
+def _cannot_copy(model, reason: str) -> TypeError:
+    return TypeError(
+        f"gradcheck runs in float64, and {type(model).__name__} has weights of another dtype that it cannot "
+        f"copy to float64 ({reason}): build the model with float64 weights (e.g. dtype=np.float64 on each of "
+        "its layers), or implement get_config() with a 'dtype' entry and from_config(config, seed)")
+
+
+def _retyped_copy(model):
+    """A deep copy of a model without a usable config, its layers (the attributes that are rnnkit
+    layers, also in lists, tuples and dicts) set to float64 and build() called again; accepted
+    only if that gave every parameter, under the same name and shape, in float64. Its compiled
+    state (the optimizer's buffers) and history are left out: the check never trains."""
+    from rnnkit.layers.base import set_dtype
+    from rnnkit.models.base import attribute_layers
+
+    skip = {id(model.compiled): None, id(model.history): None}  # deepcopy's memo: these become None
+    try:
+        twin = copy.deepcopy(model, skip)
+        for layer in attribute_layers(twin):
+            set_dtype(layer, np.float64)
+        twin.build(model.input_shape)
+        params = twin.params
+    except Exception as error:  # a subclass's own build or copy; said with what to do instead
+        raise _cannot_copy(model, f"copying it and building it again raised {type(error).__name__}: {error}") from error
+    expected = {k: p.shape for k, p in model.params.items()}
+    if {k: p.shape for k, p in params.items()} != expected:
+        raise _cannot_copy(model, "a copy built again has other parameters")
+    odd = [k for k, p in params.items() if p.dtype != np.float64]
+    if odd:
+        raise _cannot_copy(model, f"{odd[0]!r} stays {params[odd[0]].dtype} when its layers are set to float64")
     return twin
 
 

@@ -189,12 +189,32 @@ class Model:
         load_weights(self, path)
 
     def summary(self, print_fn=print) -> str:
+        """Print (with print_fn; None: only return) a table of the layers, their output shapes,
+        parameter counts and formulas, and the total. A subclass gets one row per part of its
+        `params` ('encoder.W_x' is part 'encoder'), described from the layer holding it."""
         from rnnkit.models.summary import summary_text
 
         text = summary_text(self)
         if print_fn is not None:
             print_fn(text)
         return text
+
+
+def attribute_layers(model) -> list:
+    """The rnnkit layers among a model's attributes, also inside lists, tuples and dicts: how a
+    Model subclass's parts are found where the protocol names only their arrays (`params`)."""
+    from rnnkit.layers import Layer
+
+    def walk(values):
+        for value in values:
+            if isinstance(value, Layer):
+                yield value
+            elif isinstance(value, (list, tuple)):
+                yield from walk(value)
+            elif isinstance(value, dict):
+                yield from walk(value.values())
+
+    return list(walk(vars(model).values()))
 
 
 def _named_metrics(metrics) -> dict:

@@ -86,6 +86,22 @@ def greedy_decode(model, sources, *, max_length: int | None = None,
     return hyps
 
 
+def _require_one_source(source) -> None:
+    """beam_search decodes one source, a flat sequence of ids; the batch decoders' hint ('for a
+    single source, write [source]') would be wrong here, as that is what was passed."""
+    try:
+        ndim = np.ndim(source)
+    except ValueError:  # ragged nested lists: sources of different lengths
+        ndim = None
+    if ndim == 1:
+        return
+    got = f"a single value {source!r}" if ndim == 0 else "a nested sequence"
+    raise ValueError(f"source: beam_search decodes one source, a flat sequence of ids such as [5, 8], got {got}: "
+                     "pass the source itself (beam_search([5, 8]), not beam_search([[5, 8]])); for several "
+                     "sources call it once per source, [model.beam_search(s) for s in sources], or decode them "
+                     "together with greedy_decode(sources)")
+
+
 def beam_search(model, source, *, beam_width: int = 5, length_penalty: float = 0.0,
                 max_length: int | None = None) -> list[Hypothesis]:
     """The `beam_width` best output sequences for one source, best first.
@@ -98,6 +114,7 @@ def beam_search(model, source, *, beam_width: int = 5, length_penalty: float = 0
     returned never scores below greedy decoding (plain beam search does not promise that).
     """
     checks.integer("beam_width", beam_width)
+    _require_one_source(source)
     length_penalty = checked_length_penalty(length_penalty)
     max_length = checked_max_length(model, max_length)
     k, V = int(beam_width), model.target_vocab

@@ -5,6 +5,7 @@ the seed, the epochs trained and the history. Written atomically by rnnkit.io; n
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import numpy as np
@@ -89,7 +90,7 @@ def _metadata_errors(path):
     rebuild (a key missing, a wrong type, an invalid option) is a bad model file, said as such."""
     try:
         yield
-    except io.ModelFileError:
+    except (io.ModelFileError, _CustomObjectError):
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise io.ModelFileError(f"{os.fspath(path)!r} holds model metadata that rnnkit cannot read "
@@ -160,37 +161,93 @@ def _load_optimizer_state(model, optimizer, state: dict[str, np.ndarray]) -> Non
                                  f"expected {io._describe(param.shape, param.dtype)}")
 
 
-def _refuse_user_defined(path, what: str, names, lookup) -> None:
-    """A loss or metric of the user's own is saved by name only; say so, and how to get the
-    weights back, rather than calling the file unreadable."""
-    for name in names:
-        try:
-            lookup(name)
-        except ValueError:
-            raise io.ModelFileError(
-                f"{os.fspath(path)!r} was compiled with the {what} {name!r}, which is not one of rnnkit's, so "
-                f"rnnkit.load cannot rebuild it; create and compile the model, then call its load_weights(path) "
-                f"(this restores the weights only, not the optimizer state)") from None
+class _CustomObjectError(TypeError):
+    """A custom_objects entry of the wrong kind: the caller's mistake, not a bad file."""
 
 
-def _compile(model, compile_config: dict | None, path):
+def _resolve(custom_objects: dict, name: str, what: str, path, lookup, convert):
+    """What compile gets for a name the file records: the user's object (custom_objects, looked at
+    first, as in Keras) or the name itself where it is rnnkit's (compile then records it exactly
+    as before). A name that is neither is refused with the ways to get the model back: a loss or
+    metric of the user's own is saved by name only."""
+    if name in custom_objects:
+        return convert(custom_objects[name], name)
+    try:
+        lookup(name)
+    except ValueError:
+        raise io.ModelFileError(
+            f"{os.fspath(path)!r} was compiled with the {what} {name!r}, which is not one of rnnkit's, so "
+            f"rnnkit.load cannot rebuild it alone: give it, as rnnkit.load(path, custom_objects={{{name!r}: ...}}); "
+            f"or create and compile the model, then call its load_weights(path) (this restores the weights "
+            f"only, not the optimizer state)") from None
+    return name
+
+
+def _custom_loss(value, name: str):
+    """A loss instance as compile takes it; a Loss class is instantiated without arguments (Keras)."""
+    from rnnkit.losses import Loss
+
+    if isinstance(value, type) and issubclass(value, Loss):
+        value = value()
+    if not isinstance(value, Loss):
+        raise _CustomObjectError(f"custom_objects[{name!r}] is the file's loss, so it must be an rnnkit.losses.Loss "
+                                 f"instance or subclass, got {type(value).__name__}")
+    return value
+
+
+def _custom_metric(value, name: str):
+    """A metric function as compile takes it, logged under the file's name: the history, and
+    the callbacks' `monitor`, go on under that name whatever the function is called."""
+    if isinstance(value, type):  # a metric class, instantiated without arguments (Keras)
+        value = value()
+    if not callable(value):
+        raise _CustomObjectError(f"custom_objects[{name!r}] is one of the file's metrics, so it must be a function "
+                                 f"(pred, target, lengths=None) -> float, got {type(value).__name__}")
+    if getattr(value, "__name__", type(value).__name__) == name:
+        return value
+
+    def metric(pred, target, lengths=None):
+        return value(pred, target, lengths)
+
+    metric.__name__ = metric.__qualname__ = name
+    return metric
+
+
+def _checked_custom_objects(custom_objects) -> dict:
+    if custom_objects is None:
+        return {}
+    if not isinstance(custom_objects, Mapping) or not all(isinstance(k, str) for k in custom_objects):
+        raise TypeError("custom_objects must be a dict of name -> metric function or loss (instance or class), "
+                        f"the names the file was compiled with, got {type(custom_objects).__name__}")
+    return dict(custom_objects)
+
+
+def _compile(model, compile_config: dict | None, path, custom_objects: dict):
     """Compile as the file says; returns the optimizer (None for a model saved uncompiled)."""
     if compile_config is None:
         return None
     from rnnkit import losses, metrics, optim
 
-    _refuse_user_defined(path, "loss", [compile_config["loss"]], losses.get)
+    loss = _resolve(custom_objects, compile_config["loss"], "loss", path, losses.get, _custom_loss)
     names = compile_config["metrics"]
-    _refuse_user_defined(path, "metric", [names] if isinstance(names, str) else names, metrics.get)
+    chosen = [_resolve(custom_objects, name, "metric", path, metrics.get, _custom_metric)
+              for name in ([names] if isinstance(names, str) else names)]
     optimizer = optim.from_config(compile_config["optimizer"])
-    model.compile(optimizer, loss=compile_config["loss"], metrics=compile_config["metrics"],
+    model.compile(optimizer, loss=loss, metrics=chosen,
                   clipnorm=compile_config["clipnorm"], clipvalue=compile_config["clipvalue"],
                   weight_noise=compile_config.get("weight_noise", 0.0))
     return optimizer
 
 
-def load(path: str | os.PathLike):
-    """Rebuild a saved model: architecture, weights, compile settings, optimizer state, history."""
+def load(path: str | os.PathLike, *, custom_objects=None):
+    """Rebuild a saved model: architecture, weights, compile settings, optimizer state, history.
+
+    custom_objects: as in Keras, {name: object} for the losses and metrics of the user's own that
+    the file names (it saves them by name only): a metric function (or class), a loss instance
+    (or a rnnkit.losses.Loss subclass, instantiated without arguments); they are looked up
+    before rnnkit's names, e.g. rnnkit.load(path, custom_objects={"top1": top1, "MyLoss": MyLoss()}).
+    A metric is logged under the file's name, so that history and callbacks go on as before."""
+    custom_objects = _checked_custom_objects(custom_objects)
     tensors, meta = io.load_file(path)
     _require_model(meta, path)
     params, opt_state = _split(tensors, path)
@@ -198,7 +255,7 @@ def load(path: str | os.PathLike):
         model = _architecture(meta, path)
     _assign(model, params, path)
     with _metadata_errors(path):
-        optimizer = _compile(model, meta.get("compile"), path)
+        optimizer = _compile(model, meta.get("compile"), path, custom_objects)
         model.epochs_trained = meta["epochs_trained"]
         model.history = History.from_dict(meta["history"])
         if optimizer is not None and meta.get("optimizer_state"):

@@ -311,8 +311,8 @@ class EncoderDecoder(Model):
 
     def beam_search(self, source, *, beam_width: int = 5, length_penalty: float = 0.0,
                     max_length: int | None = None) -> list[Hypothesis]:
-        """The `beam_width` best output sequences for one source, best first (see
-        rnnkit.models.decoding.beam_search)."""
+        """The `beam_width` best output sequences for one source (a flat sequence of ids), best
+        first (see rnnkit.models.decoding.beam_search)."""
         return decoding.beam_search(self, source, beam_width=beam_width, length_penalty=length_penalty,
                                     max_length=max_length)
 

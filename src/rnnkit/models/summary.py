@@ -14,15 +14,10 @@ def _shape(shape) -> str:
 def summary_text(model) -> str:
     if not model.built:
         raise RuntimeError("the model is not built yet: give input_shape, or fit/predict once, before summary()")
-    rows = [("Layer (type)", "Output shape", "Params", "Formula")]
-    shape = model.input_shape
-    for layer in model.layers:
-        out = layer.output_shape(shape)
-        if getattr(layer, "merge_mode", "concat") is None:
-            out = [out, out]
-        kind = getattr(layer, "display_name", layer.kind)
-        rows.append((f"{layer.name} ({kind})", _shape(out), f"{layer.count_params():,}", _formula(layer, shape)))
-        shape = out[0] if isinstance(out, list) else out
+    from rnnkit.models.sequential import Sequential
+
+    rows = _sequential_rows(model) if isinstance(model, Sequential) else _part_rows(model)
+    rows.insert(0, ("Layer (type)", "Output shape", "Params", "Formula"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     line = "─" * (sum(widths) + 6)
     text = [f'Model: "{model.name}"', line]
@@ -33,6 +28,61 @@ def summary_text(model) -> str:
     total = model.count_params()
     text += [line, f"Total params: {total:,}", line]
     return "\n".join(text)
+
+
+def _sequential_rows(model) -> list[tuple]:
+    """One row per layer, each reading the one before it: the shapes follow down the stack."""
+    rows = []
+    shape = model.input_shape
+    for layer in model.layers:
+        row, out = _row(layer.name, layer, shape, layer.count_params())
+        rows.append(row)
+        shape = out[0] if isinstance(out, list) else out
+    return rows
+
+
+def _row(label: str, layer, input_shape, count: int) -> tuple[tuple, object]:
+    """A layer's row and its output shape (a list of two for a Bidirectional with merge_mode=None)."""
+    out = layer.output_shape(input_shape)
+    if getattr(layer, "merge_mode", "concat") is None:
+        out = [out, out]
+    kind = getattr(layer, "display_name", layer.kind)
+    return (f"{label} ({kind})", _shape(out), f"{count:,}", _formula(layer, input_shape)), out
+
+
+def _part_rows(model) -> list[tuple]:
+    """A Model subclass: its layers are known only through the protocol, `params` ('part.param'
+    -> array, as fit and the model files read them), so there is one row per prefix, counted
+    from `params` (the rows add up to the total). Where an attribute of the model is a layer
+    holding exactly that prefix's arrays, the row also gives its type, output shape (from the
+    input shape it was built with) and formula; otherwise '?' as Keras shows what it cannot know."""
+    groups: dict[str, list] = {}
+    for key, array in model.params.items():
+        groups.setdefault(key.split(".", 1)[0], []).append(array)
+    rows = []
+    for prefix, arrays in groups.items():
+        count = sum(a.size for a in arrays)
+        layer = _layer_holding(model, prefix, arrays)
+        if layer is None:
+            rows.append((f"{prefix} (?)", "?", f"{count:,}", ""))
+        else:
+            rows.append(_row(prefix, layer, layer.input_shape, count)[0])
+    return rows
+
+
+def _layer_holding(model, prefix: str, arrays: list):
+    """The built layer among the model's attributes (looked at first under the name `prefix`, then
+    all of them, also inside lists, tuples and dicts) whose parameters are these very arrays."""
+    from rnnkit.layers import Layer
+    from rnnkit.models.base import attribute_layers
+
+    wanted = sorted(id(a) for a in arrays)
+    named = getattr(model, prefix, None) if prefix.isidentifier() else None
+    for candidate in [named, *attribute_layers(model)]:
+        if (isinstance(candidate, Layer) and candidate.built
+                and sorted(id(a) for a in candidate.params.values()) == wanted):
+            return candidate
+    return None
 
 
 def _formula(layer, input_shape) -> str:
