@@ -354,3 +354,22 @@ def test_x_without_a_feature_axis_or_with_mixed_feature_sizes_gets_told_what_is_
         model.fit(np.zeros((4, 5)), np.zeros((4, 1)), verbose=0)
     with pytest.raises(ValueError, match=r"x: the examples must share one shape .* got shapes \[\(3, 1\), \(3, 2\)\]"):
         model.fit([np.zeros((3, 1)), np.zeros((3, 2))], np.zeros((2, 1)), verbose=0)
+
+
+def test_validation_data_must_say_its_lengths_when_training_has_them():
+    # (x_val, y_val) beside fit(lengths=...) scored validation over its padding, silently
+    import rnnkit
+    from rnnkit.layers import GRU, Dense
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 4, 1)), rng.normal(size=(6, 1))
+    lengths = np.array([4, 2, 3, 1, 4, 2])
+    model = rnnkit.Sequential([GRU(2), Dense(1)], seed=0)
+    model.compile("sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"validation_data: the training data has lengths .* pass \(x, y, lengths\)"):
+        model.fit(x, y, lengths=lengths, validation_data=(x, y), verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data must be a tuple \(x, y\) or \(x, y, lengths\), got dict"):
+        model.fit(x, y, validation_data={"x": x, "y": y}, verbose=0)
+    model.fit(x, y, lengths=lengths, validation_data=(x, y, None), verbose=0)  # said: all full length
+    model.fit(x, y, lengths=lengths, validation_data=(x, y, lengths), verbose=0)
+    assert len(model.history.history["val_loss"]) == 2

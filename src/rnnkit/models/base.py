@@ -23,6 +23,22 @@ def _data(x, y=None, lengths=None) -> SequenceData:
     return SequenceData.from_user(x, y, lengths)
 
 
+def _validation(validation_data, data: SequenceData) -> SequenceData:
+    """(x, y) or (x, y, lengths) as data. With variable-length training data, a padded validation
+    array without lengths would have its padding read as real steps, silently: refused, with
+    (x, y, None) as the way to say that every validation sequence is full length."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        what = f"{len(validation_data)} items" if isinstance(validation_data, (tuple, list)) else \
+            type(validation_data).__name__
+        raise ValueError(f"validation_data must be a tuple (x, y) or (x, y, lengths), got {what}")
+    validation = _data(*validation_data)
+    if len(validation_data) == 2 and data.lengths is not None and validation.lengths is None:
+        raise ValueError("validation_data: the training data has lengths (variable-length sequences), the "
+                         "validation data none, so its padded steps would be read as real: pass (x, y, lengths), "
+                         "or (x, y, None) if every validation sequence is full length")
+    return validation
+
+
 class Model:
     kind = "Model"
 
@@ -107,6 +123,7 @@ class Model:
             validation_split: float = 0.0, shuffle: bool = True, batching: str = "padded",
             callbacks=(), verbose: int = 1) -> History:
         """Train for `epochs` more epochs; returns the model's History (all epochs so far).
+        validation_data: (x, y) or (x, y, lengths), scored after every epoch (the val_ logs).
 
         An epoch's training loss and metrics are the means of the batches' values weighted by
         their real outputs (sequences, or real steps of a per-step output) while the weights
@@ -116,7 +133,7 @@ class Model:
         data = _data(x, y, lengths)
         validation = None
         if validation_data is not None:
-            validation = _data(*validation_data)
+            validation = _validation(validation_data, data)
         elif validation_split:
             data, validation = data.split(validation_split)
         self._ensure_built(data)
