@@ -55,7 +55,8 @@ def probabilities(logits, *, temperature: float = 1.0, top_k: int | None = None)
 
 
 def pick(logits, *, temperature: float = 1.0, top_k: int | None = None, rng=None) -> np.ndarray:
-    """The next token of each row of logits (B, V): greedy if temperature == 0, else sampled."""
+    """The next token of each row of logits (B, V), ids (B,): greedy if temperature == 0, else
+    sampled from `probabilities` with `rng` (a np.random.Generator or an int seed; required then)."""
     logits = np.asarray(logits)
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (B, V), got {logits.shape}")
@@ -96,7 +97,10 @@ def generate(model, prefix, length: int, *, temperature: float = 1.0, top_k: int
     """Continue `prefix` (P,) or (B, P) token ids by `length` tokens, each fed back as the next input.
 
     Returns the new tokens only, (length,) or (B, length). The prefix is read step by step (the
-    state carries it, so each new token costs one step whatever the length so far).
+    state carries it, so each new token costs one step whatever the length so far). Each token is
+    picked as `pick` does; rng: a np.random.Generator or an int seed, required unless
+    temperature == 0. one_hot: feed tokens one-hot rather than as ids (None: one-hot unless the
+    first layer is an Embedding).
     """
     prefix = np.asarray(prefix)
     single = prefix.ndim == 1

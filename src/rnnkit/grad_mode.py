@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
+__all__ = ["enable_grad", "is_grad_enabled", "no_grad"]
+
 _enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("rnnkit_grad_enabled", default=True)
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside ``no_grad()``."""
+    """True unless inside ``no_grad()`` (and not inside an ``enable_grad()`` within it)."""
     return _enabled.get()
 
 

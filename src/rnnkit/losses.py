@@ -141,7 +141,11 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
 # --- the losses ----------------------------------------------------------------------------
 class Loss:
-    """Base: checks, padding mask and averaging; a subclass gives ``_terms``."""
+    """Base: checks, padding mask and averaging; a subclass gives ``_terms``.
+
+    ``loss(pred, target, lengths=None) -> (value, d_pred)``: pred holds logits (B, C) or
+    (B, T, C), lengths (B,) or None; value is the mean loss (a float), d_pred = ∂value/∂pred
+    with pred's shape and dtype (the module docstring gives the targets' shapes)."""
 
     name: ClassVar[str] = ""
     sparse: ClassVar[bool] = False  # the target is integer labels without the class axis
@@ -183,6 +187,9 @@ class Loss:
 
 
 class MeanSquaredError(Loss):
+    """Mean of (z − y)² over the real steps and the C units; target of pred's shape, (B, C) or
+    (B, T, C). Name "mse" (or "mean_squared_error")."""
+
     name = "mse"
 
     def _terms(self, z, y):
@@ -191,6 +198,9 @@ class MeanSquaredError(Loss):
 
 
 class BinaryCrossentropy(Loss):
+    """Binary cross-entropy on logits (it applies the sigmoid itself), averaged over the real
+    steps and the C units; target in [0, 1] of pred's shape. Name "binary_crossentropy"."""
+
     name = "binary_crossentropy"
     unit_interval = True
     applies = "sigmoid"
@@ -206,6 +216,9 @@ class BinaryCrossentropy(Loss):
 
 
 class CategoricalCrossentropy(Loss):
+    """Cross-entropy on logits (it applies the softmax itself) against probability rows, one-hot
+    usually, of pred's shape (B, C) or (B, T, C). Name "categorical_crossentropy"."""
+
     name = "categorical_crossentropy"
     per_unit = False
     unit_interval = True
@@ -217,6 +230,9 @@ class CategoricalCrossentropy(Loss):
 
 
 class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy on logits (it applies the softmax itself) against integer class labels,
+    (B,) for pred (B, C) or (B, T) for (B, T, C). Name "sparse_categorical_crossentropy"."""
+
     name = "sparse_categorical_crossentropy"
     sparse = True
     per_unit = False

@@ -24,7 +24,7 @@ import numpy as np
 
 from rnnkit.losses import BinaryCrossentropy, check_dense_target, check_labels, check_pred, step_mask
 
-__all__ = ["METRICS", "accuracy", "bernoulli_nll_per_frame", "confusion_matrix", "get", "r2_score"]
+__all__ = ["LOWER_IS_BETTER", "METRICS", "accuracy", "bernoulli_nll_per_frame", "confusion_matrix", "get", "r2_score"]
 
 
 def _real(a: np.ndarray, mask: np.ndarray | None, per_step: bool) -> np.ndarray:
@@ -35,7 +35,11 @@ def _real(a: np.ndarray, mask: np.ndarray | None, per_step: bool) -> np.ndarray:
 
 
 def accuracy(pred, target, lengths=None, binary: bool | None = None) -> float:
-    """Share of correct predictions on the real steps (see the module docstring)."""
+    """Share of correct predictions on the real steps, a float in [0, 1] (see the module docstring).
+
+    pred: logits (B, C) or (B, T, C); target: integer labels pred.shape[:-1] or one-hot rows of
+    pred's shape (binary: 0/1 of pred's shape); lengths (B,) or None. binary=None reads C = 1 as
+    binary."""
     pred = check_pred(pred)
     mask = step_mask(pred, lengths)
     C, per_step = pred.shape[-1], pred.ndim == 3
@@ -69,7 +73,9 @@ def accuracy(pred, target, lengths=None, binary: bool | None = None) -> float:
 
 
 def r2_score(pred, target, lengths=None) -> float:
-    """Coefficient of determination 1 − SSE/SST over the real steps, averaged over output units."""
+    """Coefficient of determination 1 − SSE/SST over the real steps, averaged over output units.
+
+    pred and target: (B, C) or (B, T, C), the same shape; lengths (B,) or None. Returns a float."""
     pred = check_pred(pred)
     mask = step_mask(pred, lengths)
     target = check_dense_target(pred, target, mask, unit_interval=False)
@@ -89,7 +95,9 @@ def r2_score(pred, target, lengths=None) -> float:
 
 def bernoulli_nll_per_frame(logits, target, lengths=None) -> float:
     """Negative log-likelihood of the 0/1 target under independent Bernoullis σ(logits), summed
-    over the C units of a frame and averaged over the real frames, in nats."""
+    over the C units of a frame and averaged over the real frames, in nats (a float).
+
+    logits and target: (B, C) or (B, T, C), target 0/1; lengths (B,) or None."""
     value, _ = BinaryCrossentropy()(logits, target, lengths)  # mean over frames and units
     return value * np.shape(logits)[-1]
 
@@ -133,7 +141,8 @@ LOWER_IS_BETTER = frozenset({"bernoulli_nll", "bernoulli_nll_per_frame"})
 
 
 def get(name_or_function):
-    """A metric ``(pred, target, lengths=None) -> float`` by name, or a callable passed through."""
+    """A metric ``(pred, target, lengths=None) -> float`` by name (a key of METRICS, any case), or
+    a callable passed through; ValueError for an unknown name."""
     if callable(name_or_function):
         return name_or_function
     if isinstance(name_or_function, str) and name_or_function.lower() in METRICS:

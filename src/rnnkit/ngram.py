@@ -35,6 +35,7 @@ class KneserNey:
         self.vocabulary = vocabulary
 
     def fit(self, text: str) -> "KneserNey":
+        """Count the n-grams of `text` (at least `order` characters); returns self."""
         if len(text) < self.order:
             raise ValueError(f"the training text must hold at least {self.order} characters")
         N = self.order

@@ -31,6 +31,8 @@ import numpy as np
 
 from rnnkit.cells._common import CellGrads, keep_dead, sigmoid, step_masks, upstream, zero_dead
 
+__all__ = ["backward", "forward"]
+
 GATES = 3
 STATE_SIZE = 1  # (h,)
 
@@ -76,6 +78,9 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache: bool = True, *, reset
 
 
 def backward(d_hs, d_state_T, cache) -> CellGrads:
+    """Backpropagation through time from d_hs (B, T, H) or None and d_state_T (dh_T,) (entries
+    (B, H) or None); returns CellGrads with x_proj (B, T, 3H), W_h, b_h, state0 and every step's
+    ∂L/∂state (the contract in rnnkit.cells)."""
     h_prev, gates, hn, W_h, has_bias, alive, reset_after = cache
     T, B, H = h_prev.shape
     dtype = h_prev.dtype

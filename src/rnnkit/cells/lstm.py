@@ -25,6 +25,8 @@ import numpy as np
 
 from rnnkit.cells._common import CellGrads, keep_dead, sigmoid, step_masks, upstream, zero_dead
 
+__all__ = ["backward", "forward"]
+
 GATES = 4
 STATE_SIZE = 2  # (h, c)
 
@@ -63,6 +65,9 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache: bool = True):
 
 
 def backward(d_hs, d_state_T, cache) -> CellGrads:
+    """Backpropagation through time from d_hs (B, T, H) or None and d_state_T (dh_T, dc_T) (entries
+    (B, H) or None); returns CellGrads with x_proj (B, T, 4H), W_h, b_h, state0 and every step's
+    ∂L/∂state (the contract in rnnkit.cells)."""
     h_prev, c_prev, gates, tanh_c, W_h, has_bias, alive = cache
     T, B, H = h_prev.shape
     d_x_proj = np.empty((B, T, 4 * H), dtype=h_prev.dtype)

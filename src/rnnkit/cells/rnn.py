@@ -22,6 +22,8 @@ import numpy as np
 
 from rnnkit.cells._common import CellGrads, activation, keep_dead, step_masks, upstream, zero_dead
 
+__all__ = ["backward", "forward"]
+
 GATES = 1
 STATE_SIZE = 1  # (h,)
 
@@ -49,6 +51,9 @@ def forward(x_proj, state0, W_h, b_h, lengths, keep_cache: bool = True, *, activ
 
 
 def backward(d_hs, d_state_T, cache) -> CellGrads:
+    """Backpropagation through time from d_hs (B, T, H) or None and d_state_T (dh_T,) (entries
+    (B, H) or None); returns CellGrads with x_proj (B, T, H), W_h, b_h, state0 and every step's
+    ∂L/∂state (the contract in rnnkit.cells)."""
     h_prev, y, W_h, has_bias, alive, activation_name = cache
     T, B, H = y.shape
     _, dphi = activation(activation_name)

@@ -134,6 +134,9 @@ class NamesSplit:
 
 @dataclass(frozen=True)
 class NamesData:
+    """The surname data: train and test NamesSplits, the C class names and the V-symbol
+    alphabet the index sequences use."""
+
     train: NamesSplit
     test: NamesSplit
     classes: tuple[str, ...]  # C language names, index = label

@@ -108,6 +108,8 @@ def encode(
 
 @dataclass(frozen=True)
 class SentimentSplit:
+    """One side of the split: B sentences as word indices x (B, T), lengths (B,), labels (B,)."""
+
     sentences: tuple[str, ...]  # B raw sentences
     sources: tuple[str, ...]  # B of "imdb" | "amazon" | "yelp"
     x: np.ndarray  # (B, T) int64 word indices, 0 = padding
@@ -117,6 +119,9 @@ class SentimentSplit:
 
 @dataclass(frozen=True)
 class SentimentData:
+    """The sentiment data: train and test SentimentSplits and the V-word vocabulary that
+    encoded them (index 0 PAD, 1 OOV); encode_texts encodes new sentences the same way."""
+
     train: SentimentSplit
     test: SentimentSplit
     vocabulary: tuple[str, ...]  # V words, index -> word; V <= num_words

@@ -30,6 +30,8 @@ from rnnkit.gradcheck import central_differences, relative_error  # also loads t
 
 @dataclass
 class ParamCheck:
+    """The gradient check of one parameter (see GradcheckReport)."""
+
     name: str
     shape: tuple[int, ...]
     checked: int  # entries compared
@@ -40,6 +42,9 @@ class ParamCheck:
 
 @dataclass
 class GradcheckReport:
+    """What gradcheck found: one ParamCheck per parameter, and the settings it ran with. ``ok``
+    tells whether every parameter passed; ``summary()`` is a table, ``errors()`` a dict."""
+
     checks: list[ParamCheck]
     loss: float
     eps: float
@@ -64,6 +69,7 @@ class GradcheckReport:
         return {c.name: c.error for c in self.checks}
 
     def summary(self) -> str:
+        """One line per parameter (shape, entries checked, errors, ok/FAIL), then the verdict."""
         width = max([len("parameter"), *(len(c.name) for c in self.checks)])
         lines = [f"{'parameter':<{width}}  {'shape':<12} {'checked':>7}  {'rel. error':>10}  {'abs. error':>10}  status"]
         for c in self.checks:
@@ -77,12 +83,14 @@ class GradcheckReport:
         return "\n".join(lines)
 
     def failure_message(self) -> str:
+        """One line naming every failing parameter and its relative error."""
         parts = ", ".join(f"{c.name} relative error {c.error:.1e}" for c in self.failed)
         return (f"gradient check FAILED for {len(self.failed)} of {len(self.checks)} parameters "
                 f"(tolerance {self.tolerance:g}): {parts} — the hand-written backward disagrees with "
                 f"central differences")
 
     def raise_if_failed(self) -> "GradcheckReport":
+        """GradcheckError if a parameter failed, else the report itself."""
         if not self.ok:
             raise GradcheckError(self)
         return self
@@ -109,10 +117,14 @@ def gradcheck(model, x, y, lengths=None, *, loss=None, eps: float = 1e-5, tolera
               raise_on_failure: bool = True) -> GradcheckReport:
     """Compare model.backward with central differences on the batch (x, y) for every parameter.
 
+    x (B, T, F) (or ids (B, T)), y the loss's targets, lengths (B,) or None, as model.fit takes
+    them; the check runs in float64. Returns a GradcheckReport.
+
     loss: a loss name or instance, default the model's compiled loss. max_entries: check at most
     this many randomly chosen entries per parameter (None: all; big models take 2 forward passes
     per entry). backend: "reference", "fast" or "auto" (default: the current one). Raises
-    GradcheckError naming every failing parameter unless raise_on_failure is False.
+    GradcheckError naming every failing parameter unless raise_on_failure is False. seed: draws
+    the entries that max_entries picks.
     """
     loss_fn = _walk.loss_function(model, loss)
     if not model.built:

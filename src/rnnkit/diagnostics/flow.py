@@ -78,6 +78,7 @@ class StateFlow:
         return "stable"
 
     def describe(self, state: str = "h", vanishing: float = VANISHING, exploding: float = EXPLODING) -> str:
+        """One sentence: the first/last ratio of ‖∂L/∂state‖ and its verdict (see `verdict`)."""
         T = len(self.norms[state])
         end = "the last real step" if self.variable_lengths else f"t={T - 1}"
         first_t, last_t = ("t=0", end) if self.direction == "forward" else (end, "t=0")
@@ -140,6 +141,7 @@ class GradientFlow:
         raise KeyError(f"no recurrent unit {label!r}; units: {[s.label for s in self.states]}")
 
     def summary(self) -> str:
+        """The loss, the global gradient norm and one line per recurrent unit (see StateFlow.describe)."""
         lines = [f"loss {self.loss:.4g}; global gradient norm {self.global_norm:.3g}"]
         if self.states:  # the rule behind every verdict below: a student should not have to guess it
             lines.append(f"ratio = ‖∂L/∂state‖ at the first read step / at the last read step (where a "
@@ -179,6 +181,8 @@ def gradient_flow(model, x, y, lengths=None, *, loss=None, loss_at: str = "all",
                   float64: bool = True, vanishing: float = VANISHING, exploding: float = EXPLODING) -> GradientFlow:
     """Per-step state-gradient norms of every recurrent layer and direction for the batch (x, y).
 
+    x (B, T, F) (or ids (B, T)), y the loss's targets, lengths (B,) or None, as model.fit takes
+    them. Returns a GradientFlow (``.summary()``, ``.verdicts()``, per-unit ``.states``).
     model: a Sequential model (built or not); loss: a loss name or instance, default the one the
     model was compiled with; loss_at: "all" (the whole loss) or "last" (with an output at every
     step: only the last real step's loss term); margin: gate saturation margin (see

@@ -44,6 +44,7 @@ class GateStats:
         return {g: (_mean_of_finite(self.mean[g]), _mean_of_finite(self.saturation[g])) for g in self.gates}
 
     def summary(self) -> str:
+        """One line: each gate's mean activation and saturated share, averaged over the steps."""
         parts = ", ".join(f"{g} mean {m:.2f} saturated {100 * s:.0f} %" for g, (m, s) in self.overall().items())
         return f"{self.label} ({self.cell}, {self.direction}) gates: {parts}"
 
@@ -90,7 +91,10 @@ def check_margin(margin: float) -> None:
 
 
 def gate_statistics(model, x, lengths=None, *, margin: float = 0.1) -> list[GateStats]:
-    """Gate statistics of every recurrent layer and direction of a Sequential model on batch x."""
+    """Gate statistics of every recurrent layer and direction of a Sequential model on batch x
+    (B, T, F) (or ids (B, T)), lengths (B,) or None: one GateStats per layer and direction, each
+    gate's mean and saturated share per step, (T,) arrays. A gate counts as saturated within
+    `margin` of its activation's bounds."""
     check_margin(margin)
     result = _walk.run(model, x, None, lengths)
     return [unit_gate_stats(unit, margin) for unit in result.units]

@@ -13,6 +13,8 @@ import numpy as np
 from rnnkit.diagnostics.flow import GradientFlow
 from rnnkit.diagnostics.gates import GateStats
 
+__all__ = ["plot_gate_saturation", "plot_gradient_flow"]
+
 
 def _pyplot():
     import matplotlib

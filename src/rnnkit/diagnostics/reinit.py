@@ -28,7 +28,7 @@ def reinitialize(model, *, init: str | None = None, forget_bias: float | None = 
 
     init: "keras" or "torch" draws fresh weights with that scheme (None keeps the current ones);
     forget_bias: LSTM forget-gate bias value (seed 001: 1 is the usual choice);
-    recurrent_scale: multiplies every W_h after the above.
+    recurrent_scale: multiplies every W_h after the above; seed: the draws of `init`.
     """
     if not recurrent_scale > 0:
         raise ValueError(f"recurrent_scale must be > 0, got {recurrent_scale!r}")

@@ -22,6 +22,8 @@ from types import ModuleType
 from rnnkit import cells
 from rnnkit.kernels import _numba_startup
 
+__all__ = ["BACKENDS", "KernelUnavailable", "backend", "get_backend", "select", "set_backend"]
+
 BACKENDS = ("auto", "fast", "reference")
 _default = "auto"  # set_backend's process-wide choice
 _override: contextvars.ContextVar[str | None] = contextvars.ContextVar("rnnkit_backend", default=None)

@@ -50,6 +50,8 @@ def grad(name: str, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
 
 
 class Activation(Layer):
+    """An element-wise activation (a Dense activation name: "tanh", "relu", "sigmoid", "softmax",
+    ...) as a layer: x (B, F) or (B, T, F) -> y of the same shape; no parameters."""
     kind = "Activation"
 
     def __init__(self, activation: str, **base):

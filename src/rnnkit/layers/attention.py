@@ -32,6 +32,9 @@ from rnnkit.layers.initializers import glorot_uniform
 
 
 class AdditiveAttention(Layer):
+    """Additive (Bahdanau) attention with `units` = A hidden units; builds from (Q, K), the query
+    and key widths. ``attention(query (B, T, Q), keys (B, S, K), key_lengths=(B,))`` returns
+    (context (B, T, K), weights (B, T, S)); the module docstring has the equations."""
     kind = "AdditiveAttention"
 
     def __init__(self, units: int, **base):

@@ -21,6 +21,10 @@ SeedLike = int | np.random.Generator | None
 
 
 class Gradients(NamedTuple):
+    """What a layer's backward returns: ∂L/∂x (dx, the shape of x), ∂L/∂ each parameter (params,
+    the keys of Layer.params), and for recurrent layers the initial state's gradient and the
+    per-step state gradients (see the fields)."""
+
     dx: Any  # gradient for the input (None for integer inputs)
     params: dict[str, np.ndarray]  # one entry per parameter, same keys as Layer.params
     initial_state: Any = None  # recurrent layers given an initial state: its gradient
@@ -60,6 +64,7 @@ class Layer:
         self.params = self.make_params(self.input_shape, as_generator(self.seed if rng is None else rng))
 
     def make_params(self, input_shape: tuple, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """The fresh parameters for inputs of `input_shape`, drawn from `rng`: name -> array."""
         return {}
 
     def require_built(self) -> None:
@@ -70,6 +75,8 @@ class Layer:
                                "which builds its layers")
 
     def output_shape(self, input_shape: tuple) -> tuple:
+        """The shape of one output for one input of `input_shape`, both without the batch axis:
+        (T, F) -> (T, U) or (U,), say; T may be None."""
         return tuple(input_shape)
 
     @property
@@ -88,9 +95,14 @@ class Layer:
 
     # -- math -----------------------------------------------------------------------------
     def forward(self, x, *, lengths=None, training: bool = False, rng=None):
+        """x (B, T, F), or (B, F) for layers that take vectors -> (y, cache): the output and what
+        backward needs. lengths (B,): the real length of each padded sequence (None: all T);
+        training: dropout on; rng: a np.random.Generator or int seed for dropout's masks."""
         raise NotImplementedError
 
     def backward(self, dy, cache) -> Gradients:
+        """dy (∂L/∂y, the shape forward returned) and forward's cache -> Gradients(dx, params, ...).
+        Reads the cache only, so it may run any number of times on one."""
         raise NotImplementedError
 
     # -- step by step (rnnkit.models.stepping) ----------------------------------------------
@@ -111,6 +123,7 @@ class Layer:
 
     # -- description ----------------------------------------------------------------------
     def count_params(self) -> int:
+        """How many numbers the parameters hold (0 before build)."""
         return int(sum(p.size for p in self.params.values()))
 
     def param_formula(self) -> str:
@@ -118,6 +131,8 @@ class Layer:
         return ""
 
     def get_config(self) -> dict:
+        """The constructor arguments as a JSON-able dict: ``type(layer)(**config)`` rebuilds the
+        layer, unbuilt (rnnkit.layers.serialize stores it in model files)."""
         return {"name": self.name, "dtype": self.dtype.name}
 
     def __repr__(self) -> str:

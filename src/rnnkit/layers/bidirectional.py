@@ -16,6 +16,11 @@ MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 class Bidirectional(Layer):
+    """`layer` (a SimpleRNN, LSTM or GRU) next to a copy of it that reads each sequence backwards
+    from its own last real step, the two outputs merged: x (B, T, F) -> (B, T, 2H) or (B, 2H) with
+    merge_mode="concat"; H wide with "sum", "mul" or "ave"; the pair [forward, backward] with None.
+    With return_state the forward layer's states follow y, then the backward one's; forward's
+    initial_state takes that flat list or a (state_forward, state_backward) pair."""
     kind = "Bidirectional"
 
     def __init__(self, layer: Recurrent, merge_mode: str | None = "concat", **base):

@@ -23,6 +23,10 @@ INITS = ("keras", "torch")
 
 @dataclass(frozen=True)
 class CellSpec:
+    """A recurrent cell as data: its family ("rnn", "lstm" or "gru"), bias layout ("one" or
+    "two") and variant (activation for the simple RNN, reset_after for GRU, unit_forget_bias for
+    LSTM); an option of another family is refused. Recurrent and stacked take one."""
+
     family: str  # "rnn" | "lstm" | "gru"
     bias: str | None = None  # "one" | "two"; None: "two" for the reset-after GRU, else "one"
     activation: str = "tanh"  # simple RNN only
@@ -69,6 +73,7 @@ class CellSpec:
         return DISPLAY[self.family]
 
     def param_shapes(self, F: int, H: int) -> dict[str, tuple[int, ...]]:
+        """{"W_x": (F, G), "W_h": (H, G)} plus "b" (G,) or "b_x", "b_h" (G,) each."""
         G = self.gates * H
         biases = {"b": (G,)} if self.bias == "one" else {"b_x": (G,), "b_h": (G,)}
         return {"W_x": (F, G), "W_h": (H, G), **biases}
@@ -86,6 +91,9 @@ class CellSpec:
         return f"{label}: {count}"
 
     def init_params(self, F: int, H: int, init: str, rng: np.random.Generator, dtype) -> dict:
+        """Fresh parameters of param_shapes(F, H) drawn from `rng`: init="keras" (Glorot W_x,
+        orthogonal W_h, zero biases) or "torch" (all U(±1/√H)); then the LSTM forget-gate bias
+        1 where unit_forget_bias says so (by default with "keras")."""
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         shapes = self.param_shapes(F, H)
@@ -106,6 +114,7 @@ class CellSpec:
         return params
 
     def get_config(self) -> dict:
+        """The constructor arguments: ``CellSpec(**spec.get_config())`` equals spec."""
         return {
             "family": self.family,
             "bias": self.bias,

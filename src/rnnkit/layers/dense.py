@@ -11,6 +11,9 @@ from rnnkit.layers.initializers import glorot_uniform
 
 
 class Dense(Layer):
+    """y = activation(x W + b) with `units` = U outputs: x (B, F) -> (B, U), or (B, T, F) ->
+    (B, T, U) with the same weights at every step. activation=None leaves logits, which is what the
+    losses take (compile refuses a last softmax/sigmoid that its cross-entropy applies again)."""
     kind = "Dense"
 
     def __init__(self, units: int, activation: str | None = None, **base):

@@ -10,6 +10,9 @@ from rnnkit.layers.base import Gradients, Layer, as_generator, real_array
 
 
 class Dropout(Layer):
+    """Inverted dropout: with training=True each entry of x (any shape) is zeroed with probability
+    `rate` and the others scaled by 1/(1 − rate); otherwise the identity. Masks come from forward's
+    `rng`, else from one stream drawn from the layer's own `seed`."""
     kind = "Dropout"
 
     def __init__(self, rate: float, **base):

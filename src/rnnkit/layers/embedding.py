@@ -10,6 +10,9 @@ from rnnkit.layers.base import Gradients, Layer, check_lengths
 
 
 class Embedding(Layer):
+    """A table of `input_dim` = V vectors of `output_dim` = D: ids (B, T) -> vectors (B, T, D).
+    mask_zero=True: id 0 is padding, each sequence ends before its first 0, and the layer hands
+    those lengths (B,) to the layers after it."""
     kind = "Embedding"
 
     def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False, **base):

@@ -48,6 +48,11 @@ def _project(x, W_x, b_x):
 
 
 class Recurrent(Layer):
+    """Runs the cell `cell` (a CellSpec) with `units` = H over x (B, T, F) and returns the last real
+    step's h (B, H), or every step's (B, T, H) with return_sequences; with return_state the tuple
+    (y, h_T), or (y, h_T, c_T) for LSTM. forward also takes `lengths` (B,) and `initial_state`
+    ((B, H), or (h0, c0) for LSTM). SimpleRNN, LSTM and GRU build one; init is "keras" or "torch".
+    The module docstring covers padding and go_backwards."""
     kind = "Recurrent"
 
     def __init__(
@@ -98,6 +103,8 @@ class Recurrent(Layer):
         return not self.return_state
 
     def check_initial_state(self, initial_state, B: int, name: str = "initial_state"):
+        """(the state tuple, each (B, H) in the layer's dtype, zeros for None; how it was given),
+        or a ValueError naming `name` for a wrong count or shape."""
         H, n = self.units, self.cell.state_size
         if initial_state is None:
             return tuple(np.zeros((B, H), dtype=self.dtype) for _ in range(n)), None
@@ -265,21 +272,34 @@ class Recurrent(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Recurrent":
+        """The (unbuilt) layer that get_config described, its cell given as a dict."""
         config = dict(config)
         cell = CellSpec(**config.pop("cell"))
         return cls(cell, **config)
 
 
 def SimpleRNN(units: int, activation: str = "tanh", *, bias: str = "one", **options) -> Recurrent:
-    """h_t = φ(x_t W_x + h_{t-1} W_h + b); Keras' SimpleRNN (bias='two' for PyTorch's nn.RNN)."""
+    """h_t = φ(x_t W_x + h_{t-1} W_h + b); Keras' SimpleRNN (bias='two' for PyTorch's nn.RNN).
+
+    A Recurrent layer (this is a function, not a class) with `units` = H: x (B, T, F) -> h (B, H),
+    or (B, T, H) with return_sequences. options: Recurrent's (return_sequences, return_state,
+    go_backwards, init) and Layer's (name, seed, dtype)."""
     return Recurrent(CellSpec("rnn", bias=bias, activation=activation), units, **options)
 
 
 def LSTM(units: int, *, bias: str = "one", unit_forget_bias: bool | None = None, **options) -> Recurrent:
-    """LSTM, gates i, f, g, o; bias='one' as in Keras, 'two' as in seed 001 and PyTorch."""
+    """LSTM, gates i, f, g, o; bias='one' as in Keras, 'two' as in seed 001 and PyTorch.
+
+    A Recurrent layer (this is a function, not a class) with `units` = H: x (B, T, F) -> h (B, H),
+    or (B, T, H) with return_sequences. options: Recurrent's (return_sequences, return_state,
+    go_backwards, init) and Layer's (name, seed, dtype)."""
     return Recurrent(CellSpec("lstm", bias=bias, unit_forget_bias=unit_forget_bias), units, **options)
 
 
 def GRU(units: int, *, reset_after: bool = True, bias: str | None = None, **options) -> Recurrent:
-    """GRU, gates r, z, n; reset_after=True as in PyTorch/Keras, False as in Cho 2014 / seed 001."""
+    """GRU, gates r, z, n; reset_after=True as in PyTorch/Keras, False as in Cho 2014 / seed 001.
+
+    A Recurrent layer (this is a function, not a class) with `units` = H: x (B, T, F) -> h (B, H),
+    or (B, T, H) with return_sequences. options: Recurrent's (return_sequences, return_state,
+    go_backwards, init) and Layer's (name, seed, dtype)."""
     return Recurrent(CellSpec("gru", bias=bias, reset_after=reset_after), units, **options)

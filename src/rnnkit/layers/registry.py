@@ -17,10 +17,12 @@ TYPES: dict[str, type[Layer]] = {
 
 
 def serialize(layer: Layer) -> dict:
+    """A layer as a JSON-able dict ``{"type": layer.kind, "config": layer.get_config()}``."""
     return {"type": layer.kind, "config": layer.get_config()}
 
 
 def deserialize(spec: dict) -> Layer:
+    """The (unbuilt) layer that `serialize` described; ValueError for an unknown type."""
     try:
         kind, config = spec["type"], dict(spec["config"])
     except (KeyError, TypeError):

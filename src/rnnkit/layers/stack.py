@@ -14,6 +14,9 @@ from rnnkit.layers.recurrent import Recurrent
 
 
 class Stack(Layer):
+    """Recurrent (or Bidirectional) layers, each reading the previous one's output sequence, with
+    Dropout(`dropout`) between them only: x (B, T, F) -> what the last layer returns. Every layer
+    but the last needs return_sequences=True; `stacked(...)` builds one from a cell name."""
     kind = "Stack"
 
     def __init__(self, layers: list[Layer], *, dropout: float = 0.0, **base):
@@ -153,7 +156,9 @@ def stacked(cell: CellSpec | str, units: int, num_layers: int = 1, *, bidirectio
             dropout: float = 0.0, return_sequences: bool = True, return_state: bool = False,
             init: str = "keras", dtype=None, seed=None, **cell_options) -> Stack:
     """The PyTorch-style recurrent block: `num_layers` layers of `cell`, optionally bidirectional
-    (concat), dropout between layers. `cell` is a CellSpec or 'rnn' | 'lstm' | 'gru'."""
+    (concat), dropout between layers. `cell` is a CellSpec or 'rnn' | 'lstm' | 'gru' (then
+    cell_options: bias, activation, reset_after, unit_forget_bias). Returns a Stack: x (B, T, F) ->
+    (B, T, H), 2H wide if bidirectional; (B, H) or (B, 2H) with return_sequences=False."""
     num_layers = checks.integer("num_layers", num_layers)
     refuse_unknown("stacked", {k: v for k, v in cell_options.items()
                                if k not in ("bias", "activation", "reset_after", "unit_forget_bias")})

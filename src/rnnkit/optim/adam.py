@@ -20,6 +20,9 @@ __all__ = ["Adam", "AdamW"]
 
 
 class Adam(Optimizer):
+    """Adam with L2 weight_decay (added to the gradient) and optional amsgrad, as torch.optim.Adam
+    (the module docstring has the update). lr: a float or a schedule of the epoch; ema: see
+    Optimizer. ``step(params, grads)`` updates the arrays of params in place."""
     name = "adam"
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
@@ -54,6 +57,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
+    """Adam with decoupled weight decay p ← p (1 − lr · weight_decay), as torch.optim.AdamW
+    (weight_decay defaults to 0.01, as there)."""
     name = "adamw"
     decoupled_weight_decay = True
 

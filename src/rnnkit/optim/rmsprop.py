@@ -16,6 +16,9 @@ __all__ = ["RMSprop"]
 
 
 class RMSprop(Optimizer):
+    """RMSprop (optionally centered, with momentum), as torch.optim.RMSprop, whose default lr of
+    0.01 it keeps (the module docstring has the update). lr: a float or a schedule of the epoch;
+    ema: see Optimizer. ``step(params, grads)`` updates the arrays of params in place."""
     name = "rmsprop"
 
     def __init__(self, lr=1e-2, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,

@@ -73,6 +73,7 @@ class Schedule:
         raise NotImplementedError
 
     def config(self) -> dict:
+        """{"class_name": ..., "config": constructor arguments}, JSON-able; see from_config."""
         return {"class_name": type(self).__name__, "config": self._config()}
 
     def _config(self) -> dict:

@@ -17,6 +17,9 @@ __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
+    """SGD with optional (Nesterov) momentum and L2 weight_decay, as torch.optim.SGD (the module
+    docstring has the update). lr: a float or a schedule of the epoch; ema: see Optimizer.
+    ``step(params, grads)`` updates the arrays of params in place."""
     name = "sgd"
 
     def __init__(self, lr=1e-3, momentum: float = 0.0, nesterov: bool = False,

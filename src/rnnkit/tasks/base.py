@@ -54,7 +54,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CELLS", "HParams", "Option", "Split", "Task", "TaskData", "sequential_layers", "stratified_split"]
+__all__ = [
+    "CELLS", "HParams", "Option", "Split", "Task", "TaskData", "UnknownTaskOption", "sequential_layers",
+    "stratified_split",
+]
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -84,6 +87,9 @@ class Split:
 
 @dataclass
 class TaskData:
+    """A task's data: train / val / test Splits and `meta`, the JSON-able facts the model and
+    predict need (vocabulary, class names, scaling); see the module docstring."""
+
     train: Split
     val: Split
     test: Split
@@ -152,15 +158,18 @@ class HParams:
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
+        """The setting names, in order."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
     def replace(self, **changes) -> "HParams":
+        """A checked copy with `changes`; ValueError for an unknown name or a bad value."""
         unknown = set(changes) - set(self.fields())
         if unknown:
             raise ValueError(f"unknown hyperparameter(s) {sorted(unknown)}; known: {list(self.fields())}")
         return dataclasses.replace(self, **changes).checked()
 
     def checked(self) -> "HParams":
+        """self if every setting is valid, else a ValueError naming the first bad one."""
         from rnnkit import optim
         from rnnkit.training.data import BATCHING_MODES
 
@@ -199,6 +208,7 @@ class HParams:
         return self
 
     def to_dict(self) -> dict:
+        """The settings as a JSON-able dict (a run's config.json)."""
         return dataclasses.asdict(self)
 
 
@@ -251,9 +261,13 @@ class Task:
 
     # -- data and model ---------------------------------------------------------------------
     def load(self, options: dict, seed: int = 0) -> TaskData:
+        """* The train / val / test splits for these task options; `seed` draws the splits (and
+        any generated data)."""
         raise NotImplementedError
 
     def build_model(self, hp: HParams, meta: dict):
+        """* A compiled model (Sequential, or an EncoderDecoder) for hyperparameters `hp` and the
+        data's `meta`."""
         raise NotImplementedError
 
     def compile(self, model, hp: HParams, loss: str, metrics: Sequence[str]):
@@ -271,22 +285,27 @@ class Task:
         return model
 
     def fit(self, model, data: TaskData, hp: HParams, callbacks=(), verbose: int = 1):
+        """Train on data.train, validating on data.val, with hp's epochs, batch size and batching;
+        returns the model's History."""
         train, val = data.train, data.val
         return model.fit(train.x, train.y, lengths=train.lengths, batch_size=hp.batch_size, epochs=hp.epochs,
                          validation_data=(val.x, val.y, val.lengths), batching=hp.batching,
                          callbacks=list(callbacks), verbose=verbose)
 
     def split(self, data: TaskData, name: str) -> Split:
+        """data.train, data.val or data.test by name; ValueError for another name."""
         if name not in ("train", "val", "test"):
             raise ValueError(f"split must be train, val or test, got {name!r}")
         return getattr(data, name)
 
     def evaluate(self, model, data: TaskData, split: str = "test") -> dict[str, float]:
+        """Held-out metrics on one split, {"loss": ..., ...}; by default model.evaluate's."""
         part = self.split(data, split)
         return model.evaluate(part.x, part.y, lengths=part.lengths)
 
     # -- classifiers ------------------------------------------------------------------------
     def class_names(self, meta: dict) -> list[str] | None:
+        """Classifiers: the names behind the class indices (meta["classes"]); else None."""
         return meta.get("classes") if self.kind == "classification" else None
 
     def predicted_classes(self, model, data: TaskData, split: str = "test"):
@@ -305,9 +324,13 @@ class Task:
 
     # -- prediction -------------------------------------------------------------------------
     def encode_inputs(self, inputs: Sequence[str], meta: dict):
+        """* User strings -> (x, lengths): a model input batch, x (B, T, F) or ids (B, T), and
+        lengths (B,) or None."""
         raise NotImplementedError(f"task {self.name} has no predict support")
 
     def decode_outputs(self, outputs: np.ndarray, inputs: Sequence[str], meta: dict, top_k: int = 3) -> list[str]:
+        """* Model outputs (predict's logits) -> one line of text per input; classifiers show the
+        `top_k` classes."""
         raise NotImplementedError(f"task {self.name} has no predict support")
 
     def predict(self, model, inputs: Sequence[str], meta: dict, top_k: int = 3) -> list[str]:

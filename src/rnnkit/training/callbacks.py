@@ -18,7 +18,12 @@ from rnnkit.metrics import LOWER_IS_BETTER
 
 
 class Callback:
-    def on_train_begin(self, model) -> None: ...
+    """Base of the fit callbacks: override any hook (the others do nothing). `epoch` is the
+    0-based epoch index, counted across fits (a model's first fit starts at 0, the next at
+    model.epochs_trained); logs: {"loss": ..., metric names, "val_" ones with validation data}."""
+
+    def on_train_begin(self, model) -> None:
+        """Once, when fit starts, before the first epoch."""
 
     def on_epoch_begin(self, model, epoch: int) -> None:
         """Before the epoch's first batch; the optimizer is already set to this epoch."""
@@ -33,7 +38,9 @@ class Callback:
         """Return True to stop training after this epoch."""
         return False
 
-    def on_train_end(self, model) -> None: ...
+    def on_train_end(self, model) -> None:
+        """Once, when fit ends after its last epoch or an early stop (not when it raises, e.g. a
+        TrainingError)."""
 
 
 def overrides(callback: Callback, hook: str) -> bool:
@@ -58,13 +65,16 @@ class History(Callback):
         return False
 
     def to_dict(self) -> dict:
+        """{"epochs": [...], "history": {...}}, JSON-able (stored in model files)."""
         return {"epochs": self.epochs, "history": self.history}
 
     @classmethod
     def from_dict(cls, d: dict) -> "History":
+        """The History that to_dict described."""
         return cls(d.get("history"), d.get("epochs"))
 
     def write_csv(self, path: str | os.PathLike) -> None:
+        """One row per epoch: "epoch" (counted from 1), then every logged name, sorted."""
         keys = sorted(self.history)
         with open(path, "w", newline="") as f:
             writer = csv.writer(f)

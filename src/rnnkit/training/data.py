@@ -88,6 +88,10 @@ class SequenceData:
 
     @classmethod
     def from_user(cls, x, y=None, lengths=None) -> "SequenceData":
+        """Checked data from what fit/evaluate/predict were given: x (N, T, F) or ids (N, T), or a
+        list of (T_i, ...) examples (padded here, their lengths taken unless `lengths` is given);
+        y with N targets (a list of per-step targets of different lengths is padded too);
+        lengths (N,) or None. A non-finite filler at padded x steps becomes 0."""
         if isinstance(x, (list, tuple)) and x and np.ndim(x[0]) >= 1:
             ragged = len({np.shape(s)[0] for s in x}) > 1
             if ragged:

@@ -82,6 +82,8 @@ def output_lengths(model, data: SequenceData, prediction: np.ndarray):
 
 
 def evaluate(model, data: SequenceData, compiled: Compiled, batch_size: int = 256) -> dict[str, float]:
+    """{"loss": ..., metric name: ...} of the model on all of `data` (predicted in batches of
+    `batch_size`, scored at once); Model.evaluate is this with the model's own compile settings."""
     pred = predict(model, data, batch_size)
     lengths = output_lengths(model, data, pred)
     loss, _ = compiled.loss(pred, data.y, lengths)
@@ -178,6 +180,10 @@ def _real_steps(y: np.ndarray, y_lengths) -> int:
 def fit(model, data: SequenceData, compiled: Compiled, *, epochs: int, batch_size: int, batching: str,
         validation: SequenceData | None, shuffle: bool, callbacks: list[Callback], verbose: int,
         seed: int, start_epoch: int, history: History) -> History:
+    """The training loop behind Model.fit: `epochs` epochs from epoch `start_epoch`, each batch a
+    forward, loss, backward, clipping and optimizer step, then validation and the callbacks.
+    Batches are drawn from `seed` and the epoch index, so a resumed run repeats the original one.
+    Returns `history`, extended; raises TrainingError on a non-finite loss, gradient or weight."""
     checks.integer("epochs", epochs, least=0)
     if data.y is None:
         raise ValueError("y is required to fit")
