@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-import warnings
 
 import pytest
 
@@ -28,19 +27,6 @@ SKIPPED = {"rnnkit.__main__", "rnnkit.kernels.rnn", "rnnkit.kernels.lstm", "rnnk
 
 # Known gaps in rnnkit/models/, to be documented there and then removed from here (a warning
 # names the entries that have gained their docstring, so the list only shrinks).
-PENDING = {
-    "rnnkit.models.base.Model", "rnnkit.models.base.Model.build", "rnnkit.models.base.Model.forward",
-    "rnnkit.models.base.Model.backward", "rnnkit.models.base.Model.output_lengths",
-    "rnnkit.models.base.Model.get_config", "rnnkit.models.base.Model.count_params",
-    "rnnkit.models.base.Model.evaluate", "rnnkit.models.base.Model.predict",
-    "rnnkit.models.sequential.Sequential", "rnnkit.models.sequential.Sequential.add",
-    "rnnkit.models.sequential.Sequential.output_shapes", "rnnkit.models.sequential.Sequential.from_config",
-    "rnnkit.models.seq2seq.EncoderDecoder", "rnnkit.models.seq2seq.EncoderDecoder.from_config",
-    # overrides that inherit Model's docstring once it has one
-    *(f"rnnkit.models.{module}.{cls}.{method}"
-      for module, cls in (("sequential", "Sequential"), ("seq2seq", "EncoderDecoder"))
-      for method in ("backward", "build", "forward", "get_config", "output_lengths")),
-}
 
 
 def _public_modules() -> list[str]:
@@ -127,7 +113,7 @@ def test_star_imports_work():
 
 
 def test_exported_functions_and_classes_have_docstrings():
-    undocumented = [name for name, obj in _documented_objects() if not _own_doc(obj) and name not in PENDING]
+    undocumented = [name for name, obj in _documented_objects() if not _own_doc(obj)]
     assert not undocumented, f"public names without a docstring: {undocumented}"
 
 
@@ -138,26 +124,9 @@ def test_public_methods_have_docstrings():
             continue
         for name, method in _public_methods(cls):
             # inspect.getdoc finds an overridden method's docstring on the base class, as help() does
-            if not (inspect.getdoc(method) or "").strip() and name not in PENDING:
+            if not (inspect.getdoc(method) or "").strip():
                 undocumented.append(name)
     assert not undocumented, f"public methods without a docstring: {sorted(set(undocumented))}"
-
-
-def test_pending_list_only_shrinks():
-    """A reminder, not a failure (rnnkit/models/ is being edited as this is written): say which
-    PENDING entries are documented by now, or name nothing any more."""
-    objects = dict(_documented_objects())
-    for cls in list(objects.values()):
-        if inspect.isclass(cls):
-            objects.update(_public_methods(cls))
-
-    def documented(obj) -> bool:
-        return bool(_own_doc(obj) if inspect.isclass(obj) else (inspect.getdoc(obj) or "").strip())
-
-    stale = sorted(name for name in PENDING if name not in objects or documented(objects[name]))
-    if stale:
-        warnings.warn(f"remove from PENDING in tests/test_public_api.py (documented or gone): {stale}",
-                      stacklevel=1)
 
 
 def test_top_level_names():

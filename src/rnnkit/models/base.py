@@ -40,6 +40,11 @@ def _validation(validation_data, data: SequenceData) -> SequenceData:
 
 
 class Model:
+    """Base of every model: the Keras verbs over the model protocol. A subclass gives `params`
+    (name -> array, its layers' weights), build, forward, backward and output_lengths (see the
+    module docstring and examples/custom_model.py); seed (an int, recorded so that a saved run
+    resumes exactly) drives initialisation, shuffling and dropout."""
+
     kind = "Model"
 
     def __init__(self, *, seed: int | None = None, name: str | None = None):
@@ -63,21 +68,29 @@ class Model:
         raise NotImplementedError
 
     def build(self, input_shape) -> None:
+        """Create the weights for one sample's shape (T, F) or (T,), without the batch axis."""
         raise NotImplementedError
 
     def forward(self, x, lengths=None, training: bool = False, rng=None):
+        """x (B, T, F) (or ids (B, T)), lengths (B,) or None -> (y, y_lengths, cache): y (B, C) or
+        (B, T, C) logits, y_lengths the lengths that go with a per-step y (else None), cache for
+        backward. training turns dropout on; rng draws its masks."""
         raise NotImplementedError
 
     def backward(self, dy, cache) -> dict[str, np.ndarray]:
+        """dy = ∂L/∂y (y's shape) -> ∂L/∂param for every name in params."""
         raise NotImplementedError
 
     def output_lengths(self, x, lengths):
+        """The lengths (B,) of a per-step output for input x, or None (one output per sequence)."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
+        """The architecture as JSON-able values, for from_config(config, seed) and the model files."""
         raise NotImplementedError
 
     def count_params(self) -> int:
+        """The number of weights (entries of every array in params)."""
         return int(sum(p.size for p in self.params.values()))
 
     def _ensure_built(self, data: SequenceData) -> None:
@@ -142,12 +155,15 @@ class Model:
                         seed=self.seed, start_epoch=self.epochs_trained, history=self.history)
 
     def evaluate(self, x, y, *, lengths=None, batch_size: int = 256) -> dict[str, float]:
+        """{"loss": ..., metric: ...} over the whole of x, y (padded steps excluded), without dropout."""
         compiled = self._require_compiled("evaluate")
         data = _data(x, y, lengths)
         self._ensure_built(data)
         return loop.evaluate(self, data, compiled, batch_size)
 
     def predict(self, x, *, lengths=None, batch_size: int = 256) -> np.ndarray:
+        """The outputs (logits, as the losses take them; rnnkit.softmax gives probabilities) for
+        every example of x, in order: (N, C), or (N, T, C) with every padded step 0."""
         data = _data(x, None, lengths)
         self._ensure_built(data)
         return loop.predict(self, data, batch_size)

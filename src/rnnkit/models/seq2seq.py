@@ -68,6 +68,10 @@ class _Encoded(NamedTuple):
 
 
 class EncoderDecoder(Model):
+    """Sequence to sequence (see the module docstring): source ids -> encoder -> bridge -> decoder
+    (teacher-forced in training) -> logits over the target vocabulary; greedy_decode and
+    beam_search for inference. Data from pack(sources, targets)."""
+
     kind = "EncoderDecoder"
 
     def __init__(self, source_vocab: int, target_vocab: int, *, cell: str | CellSpec | dict = "gru",
@@ -336,6 +340,7 @@ class EncoderDecoder(Model):
 
     @classmethod
     def from_config(cls, config: dict, seed: int) -> "EncoderDecoder":
+        """The model get_config() describes, unbuilt, with `seed`."""
         return cls(**config, seed=seed)
 
     def summary(self, print_fn=print) -> str:

@@ -20,6 +20,10 @@ def _snake(name: str) -> str:
 
 
 class Sequential(Model):
+    """A stack of layers, each one's output the next one's input, as Keras's Sequential:
+    Sequential([Bidirectional(LSTM(16)), Dense(2)], seed=0, input_shape=(T, F) or None, dtype=None
+    (each layer's own) or one dtype for all of them)."""
+
     kind = "Sequential"
 
     def __init__(self, layers=(), *, input_shape=None, seed: int | None = None, dtype=None, name=None):
@@ -32,6 +36,7 @@ class Sequential(Model):
             self.build(input_shape)
 
     def add(self, layer: Layer) -> None:
+        """Append a layer on top of the stack (before the model is built)."""
         if not isinstance(layer, Layer):
             raise TypeError(f"layer must be an rnnkit layer, got {type(layer).__name__}")
         if self.built:
@@ -83,6 +88,7 @@ class Sequential(Model):
         return {f"{layer.name}.{k}": v for layer in self.layers for k, v in layer.params.items()}
 
     def output_shapes(self) -> list[tuple]:
+        """Each layer's output shape for one sample (no batch axis), bottom to top."""
         shapes, shape = [], self.input_shape
         for layer in self.layers:
             shape = layer.output_shape(shape)
@@ -129,5 +135,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict, seed: int) -> "Sequential":
+        """The model get_config() describes, unbuilt, with `seed`."""
         return cls([deserialize(spec) for spec in config["layers"]], seed=seed, name=config.get("name"),
                    dtype=config.get("dtype"))
