@@ -25,10 +25,6 @@ PACKAGES = (
 )
 SKIPPED = {"rnnkit.__main__", "rnnkit.kernels.rnn", "rnnkit.kernels.lstm", "rnnkit.kernels.gru"}
 
-# Known gaps in rnnkit/models/, to be documented there and then removed from here (a warning
-# names the entries that have gained their docstring, so the list only shrinks).
-
-
 def _public_modules() -> list[str]:
     names = {"rnnkit"}
     for info in pkgutil.walk_packages(rnnkit.__path__, "rnnkit."):
