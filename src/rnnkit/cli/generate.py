@@ -95,11 +95,12 @@ def _plot_path(path: Path) -> Path:
 
 def plot_attention(weights: np.ndarray, source: list[str], output: list[str], path: Path, title: str = "") -> None:
     """Rows: output steps; columns: source characters; colour: attention weight."""
-    from rnnkit.cli.plots import _pyplot, save_figure
+    from rnnkit._figures import subplots
+    from rnnkit.cli.plots import save_figure
 
-    plt = _pyplot()
     L, S = weights.shape
-    fig, ax = plt.subplots(figsize=(max(3.0, 0.32 * S + 1.8), max(2.5, 0.3 * L + 1.4)))
+    fig, axes = subplots(figsize=(max(3.0, 0.32 * S + 1.8), max(2.5, 0.3 * L + 1.4)))
+    ax = axes[0, 0]
     image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(S), ["␣" if c == " " else c for c in source])
     ax.set_yticks(range(L), output)

@@ -1,4 +1,4 @@
-"""The PNG files of a run: learning curves and, for classifiers, the confusion matrix (Agg)."""
+"""The PNG files of a run: learning curves and, for classifiers, the confusion matrix."""
 
 from __future__ import annotations
 
@@ -7,35 +7,23 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit._figures import subplots
 from rnnkit.cli._atomic import write_atomically
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def save_figure(fig, path: Path) -> None:
-    """Save `fig` (format from the suffix, PNG without one) whole or not at all; then close it."""
-    try:
-        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format=Path(path).suffix[1:].lower() or "png"))
-    finally:
-        _pyplot().close(fig)
+    """Save `fig` (format from the suffix, PNG without one) whole or not at all."""
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format=Path(path).suffix[1:].lower() or "png"))
 
 
 def plot_curves(history: dict[str, list[float]], path: Path, title: str = "") -> None:
     """One panel per logged quantity (loss, accuracy, ...), training and validation together."""
-    plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
 
     names = sorted({k.removeprefix("val_") for k in history}, key=lambda k: (k != "loss", k))
     cols = min(len(names), 3)
     rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows))
     for ax, name in zip(axes.flat, names):
         for key, label in ((name, "train"), (f"val_{name}", "validation")):
             if key in history:
@@ -56,12 +44,12 @@ def plot_curves(history: dict[str, list[float]], path: Path, title: str = "") ->
 
 def plot_confusion(matrix: np.ndarray, classes: list[str], path: Path, title: str = "") -> None:
     """Rows = true class, columns = predicted; colour = share of the row, text = counts."""
-    plt = _pyplot()
     C = len(classes)
     rows = matrix.sum(axis=1, keepdims=True)
     share = matrix / np.maximum(rows, 1)
     size = max(4.0, 0.45 * C + 2.0)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig, axes = subplots(figsize=(size + 1, size))
+    ax = axes[0, 0]
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(C), classes, rotation=60, ha="right")
     ax.set_yticks(range(C), classes)

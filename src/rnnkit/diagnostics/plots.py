@@ -1,4 +1,4 @@
-"""PNG plots of the diagnostics (matplotlib with the Agg backend, imported only here).
+"""PNG plots of the diagnostics (matplotlib through rnnkit._figures: pyplot is never used).
 
     plot_gradient_flow({"rnn": flow_rnn, "lstm": flow_lstm}, "gradient_flow.png")
     plot_gate_saturation({"lstm": flow_lstm.gates}, "gate_saturation.png")
@@ -10,19 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit._figures import colour_cycle, subplots
 from rnnkit.diagnostics.flow import GradientFlow
 from rnnkit.diagnostics.gates import GateStats
 
 __all__ = ["plot_gate_saturation", "plot_gradient_flow"]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -34,9 +26,9 @@ def _positive(values: np.ndarray) -> np.ndarray:
 def plot_gradient_flow(flows: dict[str, GradientFlow], path: str | Path, title: str = "") -> None:
     """‖∂L/∂h_t‖ (solid) and ‖∂L/∂c_t‖ (dashed) against t on a log axis: one colour per model
     (e.g. per cell type when comparing), one line per recurrent layer and direction."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = subplots(figsize=(8, 4.5))
+    ax = axes[0, 0]
+    colours = colour_cycle()
     for k, (name, flow) in enumerate(flows.items()):
         colour = colours[k % len(colours)]
         single = len(flow.states) == 1
@@ -54,16 +46,14 @@ def plot_gradient_flow(flows: dict[str, GradientFlow], path: str | Path, title: 
     ax.set_title(title or "gradient flow through time (ratio = first step / last step)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_gate_saturation(gates: dict[str, list[GateStats]], path: str | Path, title: str = "") -> None:
     """One row per model and recurrent unit: saturated share (left) and mean (right) of each gate."""
-    plt = _pyplot()
     rows = [(name, g) for name, stats in gates.items() for g in stats]
     if not rows:
         raise ValueError("no recurrent layer to plot gates of")
-    fig, axes = plt.subplots(len(rows), 2, figsize=(10, 2.6 * len(rows) + 0.6), squeeze=False)
+    fig, axes = subplots(len(rows), 2, figsize=(10, 2.6 * len(rows) + 0.6))
     for (name, g), (left, right) in zip(rows, axes):
         label = name if g.label == name else f"{name} {g.label}"
         for gate in g.gates:
@@ -81,4 +71,3 @@ def plot_gate_saturation(gates: dict[str, list[GateStats]], path: str | Path, ti
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
