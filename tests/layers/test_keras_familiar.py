@@ -217,3 +217,38 @@ def test_a_wrappers_dtype_is_its_layers_dtype():
         assert {v.dtype for v in layer.params.values()} == {np.dtype(np.float64)}
         y = layer.forward(np.ones((2, 5, 1)))[0]
         assert y.dtype == np.float64
+
+
+def test_torch_shaped_states_are_refused_not_read_row_by_row():
+    # (h0, c0) of PyTorch's (layers·directions, B, H) layout passed to a 2-layer bidirectional
+    # LSTM stack was split per layer and then row by row: silently wrong states
+    rng = np.random.default_rng(0)
+    block = stacked("lstm", 3, num_layers=2, bidirectional=True, seed=0)
+    block.build((5, 2))
+    x = rng.normal(size=(4, 5, 2)).astype(np.float32)
+    h0, c0 = rng.normal(size=(2, 4, 4, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"PyTorch's \(layers·directions, B, H\) layout"):
+        block.forward(x, initial_state=(h0, c0))
+    with pytest.raises(ValueError, match=r"as a tuple or list, got one array of shape \(4, 4, 3\)"):
+        Bidirectional(LSTM(3), seed=0)(x, initial_state=h0)
+
+
+def test_a_stacks_final_states_go_back_in_as_its_initial_state():
+    # return_state's flat list was refused as initial_state ("one entry per layer"): running a
+    # sequence in two chunks needed the states regrouped by hand
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 6, 2)).astype(np.float32)
+    for bidirectional in (False, True):
+        for cell in ("lstm", "gru"):
+            block = stacked(cell, 4, num_layers=2, bidirectional=bidirectional, return_state=True, seed=0)
+            block.build((None, 2))
+            whole, *final = block.forward(x)[0]
+            first, *carried = block.forward(x[:, :4])[0]
+            if bidirectional:  # the backward reader needs the whole sequence: only the flat round trip
+                again = block.forward(x, initial_state=final)[0]
+                assert len(again) == len(final) + 1
+                continue
+            second, *last = block.forward(x[:, 4:], initial_state=carried)[0]
+            np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-6)
+            for a, b in zip(last, final):
+                np.testing.assert_allclose(a, b, atol=1e-6)

@@ -75,7 +75,11 @@ class Bidirectional(Layer):
         if initial_state is None:
             return (None, None), False
         n = self.forward_layer.cell.state_size
-        if not isinstance(initial_state, (np.ndarray, tuple, list)):
+        if isinstance(initial_state, np.ndarray):  # rows of a torch-style (2, B, H) array, or of anything
+            raise ValueError(f"initial_state must be (state_forward, state_backward) or the flat list of {2 * n} "
+                             f"arrays that return_state gives, as a tuple or list, got one array of shape "
+                             f"{initial_state.shape}")
+        if not isinstance(initial_state, (tuple, list)):
             raise ValueError(f"initial_state must be (state_forward, state_backward) or the flat list of "
                              f"{2 * n} arrays that return_state gives, got {type(initial_state).__name__}")
         states = list(initial_state)

@@ -4,6 +4,8 @@ recurrent path (seed 003). Equivalent to torch.nn.RNN/LSTM/GRU with num_layers a
 
 from __future__ import annotations
 
+import numpy as np
+
 from rnnkit import _checks as checks
 from rnnkit.layers.base import Gradients, Layer, as_generator, prefixed, set_dtype
 from rnnkit.layers.bidirectional import Bidirectional
@@ -73,14 +75,38 @@ class Stack(Layer):
         n = layer.forward_layer.cell.state_size if isinstance(layer, Bidirectional) else layer.cell.state_size
         return 2 * n if isinstance(layer, Bidirectional) else n
 
+    def _per_layer(self, initial_state) -> list:
+        """initial_state as one entry per layer: given so, or as the flat list return_state gives
+        ([*layer 0's final states, *layer 1's, ...]), which is regrouped. A torch-style
+        (L·D, B, H) array is neither, and is refused rather than read row by row."""
+        count = len(self.layers)
+        if initial_state is None:
+            return [None] * count
+        sizes = [self._state_count(layer) for layer in self.layers]
+        listed = isinstance(initial_state, (tuple, list))
+        if listed and not any(isinstance(s, np.ndarray) and s.ndim == 3 for s in initial_state):
+            if len(initial_state) == count:
+                return list(initial_state)
+            if len(initial_state) == sum(sizes):
+                flat, grouped = list(initial_state), []
+                for n in sizes:
+                    grouped.append(flat[0] if n == 1 else tuple(flat[:n]))
+                    flat = flat[n:]
+                return grouped
+        got = f"{len(initial_state)} entries" if listed else type(initial_state).__name__
+        shapes = [np.shape(s) for s in initial_state] if listed else []
+        if any(len(shape) == 3 for shape in shapes):
+            got += f" of shapes {shapes} (PyTorch's (layers·directions, B, H) layout: give layer l's states, " \
+                   "h0[l] (and c0[l]), or h0[2l], h0[2l+1] forward and backward, as that layer's entry)"
+        raise ValueError(f"initial_state must hold one entry per layer ({count}), each what that layer takes "
+                         f"(or None), or the flat list of {sum(sizes)} arrays that return_state gives; got {got}")
+
     def forward(self, x, *, lengths=None, initial_state=None, training=False, rng=None):
-        """initial_state: one entry per layer, each what that layer accepts (or None)."""
-        if initial_state is not None and (not isinstance(initial_state, (tuple, list))
-                                          or len(initial_state) != len(self.layers)):
-            got = len(initial_state) if isinstance(initial_state, (tuple, list)) else type(initial_state).__name__
-            raise ValueError(f"initial_state must hold one entry per layer ({len(self.layers)}), each what that "
-                             f"layer takes (or None), got {got}")
-        states = initial_state or [None] * len(self.layers)
+        """x (B, T, F) -> what the last layer returns; with return_state, followed by the final
+        states of every layer, bottom to top, each layer's as it returns them ((h, c) for an LSTM;
+        forward then backward for a Bidirectional). initial_state: one entry per layer, each what
+        that layer takes (or None), or that flat list of final states."""
+        states = self._per_layer(initial_state)
         # one stream for every dropout between layers (an int rng would repeat one mask); without an
         # rng the Dropout draws from its own seed's stream
         rng = as_generator(rng) if training and self.dropout.rate and rng is not None else None
@@ -157,7 +183,9 @@ def stacked(cell: CellSpec | str, units: int, num_layers: int = 1, *, bidirectio
             init: str = "keras", dtype=None, seed=None, **cell_options) -> Stack:
     """The PyTorch-style recurrent block: `num_layers` layers of `cell`, optionally bidirectional
     (concat), dropout between layers. `cell` is a CellSpec or 'rnn' | 'lstm' | 'gru' (then
-    cell_options: bias, activation, reset_after, unit_forget_bias). Returns a Stack: x (B, T, F) ->
+    cell_options: bias, activation, reset_after, unit_forget_bias). The weights are Keras's layout
+    by default (one bias per gate, init="keras"); bias="two", init="torch" give nn.LSTM/GRU/RNN's
+    (b_x = bias_ih, b_h = bias_hh, W_x = weight_ih.T, W_h = weight_hh.T, the same gate order). Returns a Stack: x (B, T, F) ->
     (B, T, H), 2H wide if bidirectional; (B, H) or (B, 2H) with return_sequences=False."""
     num_layers = checks.integer("num_layers", num_layers)
     refuse_unknown("stacked", {k: v for k, v in cell_options.items()
