@@ -252,3 +252,17 @@ def test_a_stacks_final_states_go_back_in_as_its_initial_state():
             np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-6)
             for a, b in zip(last, final):
                 np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: stacked("lstm", 8, 2, batch_first=True), r"^stacked does not take PyTorch's batch_first=: .*batch first"),
+    (lambda: SimpleRNN(8, nonlinearity="relu"), r"^SimpleRNN does not take PyTorch's nonlinearity=: .*activation="),
+    (lambda: stacked("lstm", 8, bias=True), r"bias must be 'one' or 'two' \(PyTorch's bias=True, b_ih and b_hh, is 'two'\)"),
+])
+def test_pytorch_names_get_rnnkits_name(make, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        make()
+
+
+def test_cell_names_are_case_insensitive_as_loss_names_are():
+    assert stacked("LSTM", 4).layers[0].cell.family == "lstm"

@@ -35,6 +35,8 @@ class CellSpec:
     variant: dict = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
+        if isinstance(self.family, str) and self.family.lower() in FAMILY_GATES:  # "LSTM", as torch names it
+            object.__setattr__(self, "family", self.family.lower())
         if self.family not in FAMILY_GATES:
             # stacked(LSTM, ...) is a natural slip: name the family string that layer stands for
             factory = getattr(self.family, "__name__", None)
@@ -45,7 +47,8 @@ class CellSpec:
             default = "two" if self.family == "gru" and self.reset_after else "one"
             object.__setattr__(self, "bias", default)
         if self.bias not in ("one", "two"):
-            raise ValueError(f"bias must be 'one' or 'two', got {self.bias!r}")
+            hint = " (PyTorch's bias=True, b_ih and b_hh, is 'two')" if isinstance(self.bias, bool) else ""
+            raise ValueError(f"bias must be 'one' or 'two'{hint}, got {self.bias!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         # an option of another family would be ignored: stacked("lstm", 8, activation="relu") is

@@ -37,6 +37,14 @@ KERAS_HINTS = {
     "backward_layer": "Bidirectional builds its backward layer from layer's own config, with go_backwards flipped",
     "noise_shape": "Dropout drops every element independently",
 }
+# PyTorch's names for the same things (nn.LSTM(..., batch_first=True, nonlinearity="relu"))
+TORCH_HINTS = {
+    "batch_first": "inputs are always batch first, (B, T, F)",
+    "nonlinearity": "the simple RNN's is activation='tanh' | 'relu' | 'sigmoid'",
+    "hidden_size": "the layer's size is `units` (stacked: its second argument)",
+    "input_size": "layers build from the first input they see (or the model's input_shape)",
+    "proj_size": "rnnkit's LSTM has no projection of h_t",
+}
 for _kind in ("kernel", "recurrent", "bias", "activity", "embeddings"):
     KERAS_HINTS[f"{_kind}_regularizer"] = _NO_REGULARIZERS
     KERAS_HINTS[f"{_kind}_constraint"] = _NO_REGULARIZERS
@@ -44,11 +52,11 @@ for _kind in ("kernel", "recurrent", "bias", "activity", "embeddings"):
 
 def refuse_unknown(what: str, options: dict) -> None:
     """A TypeError naming the layer and the first option it does not take (with what to do instead,
-    for Keras' options); nothing if `options` is empty."""
+    for Keras' and PyTorch's options); nothing if `options` is empty."""
     if not options:
         return
     name = next(iter(options))
-    hint = KERAS_HINTS.get(name)
-    if hint is None:
-        raise TypeError(f"{what} got an unexpected option {name!r}")
-    raise TypeError(f"{what} does not take Keras' {name}=: {hint}")
+    for library, hints in (("Keras'", KERAS_HINTS), ("PyTorch's", TORCH_HINTS)):
+        if name in hints:
+            raise TypeError(f"{what} does not take {library} {name}=: {hints[name]}")
+    raise TypeError(f"{what} got an unexpected option {name!r}")
