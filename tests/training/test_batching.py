@@ -67,6 +67,35 @@ def test_shuffling_is_seeded_and_differs_between_epochs(mode):
 # --- validation_split ------------------------------------------------------------------------
 
 
+def _bucket_batches_one_length_at_a_time(data, batch_size, rng):
+    """batch_indices(mode="bucket") as first written: a pass over all N lengths per distinct length."""
+    batches = []
+    for length in np.unique(data.lengths):
+        members = np.flatnonzero(data.lengths == length)
+        if rng is not None:
+            members = rng.permutation(members)
+        batches.extend(members[i : i + batch_size] for i in range(0, len(members), batch_size))
+    if rng is not None:
+        batches = [batches[k] for k in rng.permutation(len(batches))]
+    return batches
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_bucket_batches_are_those_of_one_pass_per_length(shuffle):
+    # grouping by one stable sort must give the very batches (and draw the very random numbers)
+    # of the original one pass per distinct length: a resumed run repeats its batches
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        N = int(rng.integers(1, 300))
+        data = _data(rng.integers(1, int(rng.integers(2, 60)), size=N))
+        batch_size = int(rng.integers(1, 9))
+        got = batch_indices(data, batch_size, "bucket", np.random.default_rng(trial) if shuffle else None)
+        want = _bucket_batches_one_length_at_a_time(data, batch_size, np.random.default_rng(trial) if shuffle else None)
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("N, fraction", [(256, 0.2), (10, 0.25), (7, 0.2), (100, 0.3), (3, 0.5), (40, 0.25)])
 def test_validation_split_takes_the_tail_with_keras_count(N, fraction):
     # keras.src.trainers.data_adapters.data_adapter_utils.train_validation_split:

@@ -141,7 +141,7 @@ class Model:
         An epoch's training loss and metrics are the means of the batches' values weighted by
         their real outputs (sequences, or real steps of a per-step output) while the weights
         change; exact as an epoch mean for the loss and accuracy, a weighted mean of per-batch
-        values for r2. The val_ logs are evaluate()'s, over the whole validation set at once."""
+        values for r2. The val_ logs are evaluate()'s: means over the whole validation set."""
         compiled = self._require_compiled("fit")
         data = _data(x, y, lengths)
         validation = None

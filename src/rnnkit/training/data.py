@@ -70,6 +70,9 @@ def _finite_padding(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
     weight gradients meet them once: ∂L/∂W_x = xᵀ d with d = 0 there, and NaN · 0 = NaN."""
     if lengths is None or x.dtype.kind not in "fc" or lengths.min() == x.shape[1]:
         return x
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum that overflows only takes the long way
+        if np.isfinite(x.sum()):  # then every entry is finite, found without an (N, T, ...) temporary
+            return x
     padded = np.arange(x.shape[1])[None, :] >= lengths[:, None]  # (N, T)
     if np.isfinite(x[padded]).all():
         return x
@@ -120,10 +123,10 @@ class SequenceData:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def take(self, index: np.ndarray, *, trim: bool = True) -> "SequenceData":
-        """The examples at `index`, x cut to their longest sequence (lengths dropped when all
-        equal). y stays whole: only the model's output says whether targets are per step (see
-        targets_for)."""
+    def take(self, index: np.ndarray | slice, *, trim: bool = True) -> "SequenceData":
+        """The examples at `index` (an index array, or a slice: views then), x cut to their
+        longest sequence (lengths dropped when all equal). y stays whole: only the model's output
+        says whether targets are per step (see targets_for)."""
         x = self.x[index]
         y = None if self.y is None else self.y[index]
         lengths = None if self.lengths is None else self.lengths[index]
@@ -151,7 +154,8 @@ class SequenceData:
         cut = int(math.floor(len(self) * (1.0 - fraction)))
         if cut < 1 or cut >= len(self):
             raise ValueError(f"validation_split={fraction} leaves no examples on one side of {len(self)}")
-        return self.take(np.arange(cut), trim=False), self.take(np.arange(cut, len(self)), trim=False)
+        # slices: views of the data, where index arrays would copy all of it once more
+        return self.take(slice(0, cut), trim=False), self.take(slice(cut, len(self)), trim=False)
 
 
 def batch_indices(data: SequenceData, batch_size: int, mode: str, rng: np.random.Generator | None):
@@ -164,8 +168,11 @@ def batch_indices(data: SequenceData, batch_size: int, mode: str, rng: np.random
         order = rng.permutation(N) if rng is not None else np.arange(N)
         return [order[i : i + batch_size] for i in range(0, N, batch_size)]
     batches = []
-    for length in np.unique(data.lengths):
-        members = np.flatnonzero(data.lengths == length)
+    # one stable sort, not one pass over all N lengths per distinct length (O(N·L)): each group
+    # holds its sequences in index order, as np.flatnonzero(lengths == length) gives them
+    by_length = np.argsort(data.lengths, kind="stable")
+    starts = np.flatnonzero(np.diff(data.lengths[by_length])) + 1
+    for members in np.split(by_length, starts):
         if rng is not None:
             members = rng.permutation(members)
         batches.extend(members[i : i + batch_size] for i in range(0, len(members), batch_size))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnkit import _checks as checks
+from rnnkit import metrics as metric_functions
 from rnnkit.grad_mode import no_grad
 from rnnkit.optim import clipping
 from rnnkit.training.callbacks import Callback, History, overrides
@@ -59,19 +60,38 @@ def zero_padded_steps(y: np.ndarray, y_lengths) -> np.ndarray:
     return np.where(padded.reshape(*padded.shape, *[1] * (y.ndim - 2)), 0, y).astype(y.dtype, copy=False)
 
 
-def predict(model, data: SequenceData, batch_size: int = 256) -> np.ndarray:
-    """Outputs for every example, in order; per-step outputs padded back to the data's T, every
-    padded step 0 (whatever the batch size)."""
-    outputs = []
-    for index in batch_indices(data, batch_size, "padded", rng=None):
+def _inference_batches(model, data: SequenceData, batch_size: int):
+    """(rows, batch, y, y_lengths) for the batches of `data` in order, `rows` the slice of the
+    data set they hold, each run forward without the backward caches."""
+    for index in batch_indices(data, batch_size, "padded", rng=None):  # in order: consecutive rows
         batch = data.take(index)
         with no_grad():  # outputs only: the layers skip their backward caches
             y, y_lengths, _ = model.forward(batch.x, lengths=batch.lengths, training=False, rng=None)
-        outputs.append(zero_padded_steps(y, y_lengths))
-    if outputs[0].ndim >= 3 and data.lengths is not None:  # re-pad trimmed per-step outputs
-        T = data.x.shape[1]
-        outputs = [np.pad(y, [(0, 0), (0, T - y.shape[1])] + [(0, 0)] * (y.ndim - 2)) for y in outputs]
-    return np.concatenate(outputs, axis=0)
+        yield slice(int(index[0]), int(index[-1]) + 1), batch, y, y_lengths
+
+
+def _place(out: np.ndarray | None, data: SequenceData, rows: slice, y: np.ndarray) -> np.ndarray:
+    """Write one batch's outputs y into the whole data set's outputs `out` (created on the first
+    batch: per-step outputs of variable-length data padded back to the data's T with zeros), so
+    that predicting N examples holds one (N, ...) array, not the batches' and their concatenation."""
+    repad = y.ndim >= 3 and data.lengths is not None  # a batch is cut to its longest sequence
+    if out is None:
+        shape = (len(data), data.x.shape[1], *y.shape[2:]) if repad else (len(data), *y.shape[1:])
+        out = np.zeros(shape, dtype=y.dtype)
+    if repad:
+        out[rows, : y.shape[1]] = y
+    else:
+        out[rows] = y
+    return out
+
+
+def predict(model, data: SequenceData, batch_size: int = 256) -> np.ndarray:
+    """Outputs for every example, in order; per-step outputs padded back to the data's T, every
+    padded step 0 (whatever the batch size)."""
+    out = None
+    for rows, _, y, y_lengths in _inference_batches(model, data, batch_size):
+        out = _place(out, data, rows, zero_padded_steps(y, y_lengths))
+    return out
 
 
 def output_lengths(model, data: SequenceData, prediction: np.ndarray):
@@ -81,15 +101,41 @@ def output_lengths(model, data: SequenceData, prediction: np.ndarray):
     return model.output_lengths(data.x, data.lengths)
 
 
+# Metrics that are a mean over the real outputs (sequences, or real steps of a per-step output):
+# the whole data set's value is the batches' values weighted by their real outputs, as for the
+# loss. Any other metric (r2, or one of the user's) is scored on the whole prediction at once.
+_MEANS_OVER_OUTPUTS = (metric_functions.accuracy, metric_functions.bernoulli_nll_per_frame)
+
+
 def evaluate(model, data: SequenceData, compiled: Compiled, batch_size: int = 256) -> dict[str, float]:
-    """{"loss": ..., metric name: ...} of the model on all of `data` (predicted in batches of
-    `batch_size`, scored at once); Model.evaluate is this with the model's own compile settings."""
-    pred = predict(model, data, batch_size)
-    lengths = output_lengths(model, data, pred)
-    loss, _ = compiled.loss(pred, data.y, lengths)
-    logs = {"loss": float(loss)}
-    for name, metric in compiled.metrics.items():
-        logs[name] = float(metric(pred, data.y, lengths))
+    """{"loss": ..., metric name: ...} of the model on all of `data`, predicted in batches of
+    `batch_size`; Model.evaluate is this with the model's own compile settings.
+
+    The loss, accuracy and bernoulli_nll are means over the real outputs: each batch is scored
+    as it comes and the values are averaged weighted by the batch's real outputs, which is the
+    whole data set's mean (up to rounding, whatever the batch size) without holding the whole
+    prediction, let alone the loss's temporaries over it (a language model's logits over a data
+    set run to gigabytes). Other metrics (r2_score, the user's own) are scored on the whole
+    prediction at once, which is then kept (as predict returns it)."""
+    at_once = {name: m for name, m in compiled.metrics.items() if m not in _MEANS_OVER_OUTPUTS}
+    sums = dict.fromkeys(["loss", *compiled.metrics], 0.0)
+    seen, pred = 0, None
+    for rows, batch, y, y_lengths in _inference_batches(model, data, batch_size):
+        y_true = batch.targets_for(y)
+        n = _real_steps(y, y_lengths)
+        loss, _ = compiled.loss(y, y_true, y_lengths)
+        sums["loss"] += float(loss) * n
+        for name, metric in compiled.metrics.items():
+            if name not in at_once:
+                sums[name] += float(metric(y, y_true, y_lengths)) * n
+        seen += n
+        if at_once:
+            pred = _place(pred, data, rows, zero_padded_steps(y, y_lengths))
+    logs = {k: v / seen for k, v in sums.items()}
+    if at_once:
+        lengths = output_lengths(model, data, pred)
+        for name, metric in at_once.items():
+            logs[name] = float(metric(pred, data.y, lengths))
     return logs
 
 
