@@ -338,3 +338,25 @@ def test_ema_against_torch_averaged_model():
         for k, a in zip(KEYS, averaged.module):
             expected = (a.detach().numpy() - beta**t * first[k]) / (1 - beta**t)
             np.testing.assert_allclose(ours[k], expected, rtol=0, atol=1e-12, err_msg=f"{k} at step {t}")
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_in_place_update_is_the_formula_bit_for_bit(amsgrad):
+    # the update runs through one scratch array (a big embedding's step held 3x its size in
+    # temporaries): the same operations in the same order, so the same bits as written out
+    import math
+
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(40, 8)).astype(np.float32)
+    expected, m, v, v_max = p.copy(), np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    opt = optim.Adam(lr=0.01, amsgrad=amsgrad)
+    for t in range(1, 6):
+        g = rng.normal(size=p.shape).astype(np.float32)
+        opt.step({"w": p}, {"w": g})
+        m += (1 - 0.9) * (g - m)
+        v *= 0.999
+        v += (1 - 0.999) * (g * g)
+        v_max = np.maximum(v_max, v)
+        denom = np.sqrt(v_max if amsgrad else v) / math.sqrt(1 - 0.999**t) + 1e-8
+        expected -= (0.01 / (1 - 0.9**t)) * (m / denom)
+        np.testing.assert_array_equal(p, expected)

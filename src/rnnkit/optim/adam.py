@@ -46,14 +46,24 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         t = int(s["step"])
         m, v = s["exp_avg"], s["exp_avg_sq"]
-        m += (1 - b1) * (g - m)
+        # the formulas below in their order of operations, through one scratch array instead of
+        # five temporaries (a 200k x 64 embedding's step held 3x its size in them)
+        scratch = np.subtract(g, m)
+        scratch *= 1 - b1
+        m += scratch  # m + (1 − β₁)(g − m)
+        np.multiply(g, g, out=scratch)
+        scratch *= 1 - b2
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += scratch  # β₂ v + (1 − β₂) g²
         if self.amsgrad:
             np.maximum(s["max_exp_avg_sq"], v, out=s["max_exp_avg_sq"])
             v = s["max_exp_avg_sq"]
-        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
-        p -= (lr / (1 - b1**t)) * (m / denom)
+        np.sqrt(v, out=scratch)
+        scratch /= math.sqrt(1 - b2**t)
+        scratch += self.eps  # the denominator
+        np.divide(m, scratch, out=scratch)
+        scratch *= lr / (1 - b1**t)
+        p -= scratch
 
 
 class AdamW(Adam):
