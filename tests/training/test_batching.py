@@ -64,9 +64,6 @@ def test_shuffling_is_seeded_and_differs_between_epochs(mode):
         assert len(first_lengths) > 1
 
 
-# --- validation_split ------------------------------------------------------------------------
-
-
 def _bucket_batches_one_length_at_a_time(data, batch_size, rng):
     """batch_indices(mode="bucket") as first written: a pass over all N lengths per distinct length."""
     batches = []
@@ -94,6 +91,9 @@ def test_bucket_batches_are_those_of_one_pass_per_length(shuffle):
         assert len(got) == len(want)
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+
+
+# --- validation_split ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("N, fraction", [(256, 0.2), (10, 0.25), (7, 0.2), (100, 0.3), (3, 0.5), (40, 0.25)])
