@@ -135,3 +135,11 @@ def test_a_negative_number_as_input_says_to_put_it_after_double_dash(tmp_path):
     result = invoke("predict", tmp_path, "-0.3,0.5")
     assert_one_line_error(result, "No such option: -0", "after `--`")
     assert result.exit_code == 2
+
+
+def test_braces_in_out_are_part_of_the_folder_name_not_a_template(tmp_path):
+    # the checkpoint path took them as a ModelCheckpoint template and stopped after one epoch
+    folder = tmp_path / "exp{a}{1}"
+    result = invoke("train", "echo", "-e", 2, "--out", folder, "-v", 0)
+    assert result.exit_code == 0, result.output
+    assert (folder / "model.safetensors").is_file() and (folder / "results.json").is_file()

@@ -220,3 +220,15 @@ def test_gate_statistics_of_an_overflowed_pass_are_nan_without_a_warning():
             stats = gate_statistics(model, x)
         overall = [v for s in stats for v in s.overall().values()]
     assert overall and all(np.isnan(m) for m, _ in overall)
+
+
+def test_recurrent_scale_multiplies_in_the_weights_dtype_and_refuses_non_finite_scales():
+    # a float64 product rounded back changed a quarter of the entries at scale 1.1
+    model = rnnkit.Sequential([SimpleRNN(8), Dense(1)], seed=0, input_shape=(3, 2))
+    W_h = next(v for k, v in model.params.items() if k.endswith("W_h"))
+    expected = W_h * np.float32(1.1)
+    reinitialize(model, recurrent_scale=1.1)
+    np.testing.assert_array_equal(W_h, expected)
+    for bad in (float("inf"), float("nan"), 0.0):
+        with pytest.raises(ValueError, match="recurrent_scale must be a finite number > 0"):
+            reinitialize(model, recurrent_scale=bad)

@@ -266,3 +266,13 @@ def test_pytorch_names_get_rnnkits_name(make, message):
 
 def test_cell_names_are_case_insensitive_as_loss_names_are():
     assert stacked("LSTM", 4).layers[0].cell.family == "lstm"
+
+
+def test_a_stacks_state_error_names_the_count_for_any_wrong_list():
+    block = stacked("lstm", 3, num_layers=3, seed=0)
+    block.build((5, 2))
+    x = np.ones((2, 5, 2), np.float32)
+    h = np.zeros((2, 3), np.float32)
+    for wrong in ([(h, None)] * 2, [(h, h, h, h)] * 2):
+        with pytest.raises(ValueError, match=r"one entry per layer \(3\).*got 2 entries$"):
+            block.forward(x, initial_state=wrong)

@@ -95,8 +95,7 @@ def _plot_path(path: Path) -> Path:
 
 def plot_attention(weights: np.ndarray, source: list[str], output: list[str], path: Path, title: str = "") -> None:
     """Rows: output steps; columns: source characters; colour: attention weight."""
-    from rnnkit._figures import subplots
-    from rnnkit.cli.plots import save_figure
+    from rnnkit._figures import save_figure, subplots
 
     L, S = weights.shape
     fig, axes = subplots(figsize=(max(3.0, 0.32 * S + 1.8), max(2.5, 0.3 * L + 1.4)))

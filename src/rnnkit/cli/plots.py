@@ -7,13 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit._figures import subplots
-from rnnkit.cli._atomic import write_atomically
-
-
-def save_figure(fig, path: Path) -> None:
-    """Save `fig` (format from the suffix, PNG without one) whole or not at all."""
-    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format=Path(path).suffix[1:].lower() or "png"))
+from rnnkit._figures import save_figure, subplots
 
 
 def plot_curves(history: dict[str, list[float]], path: Path, title: str = "") -> None:

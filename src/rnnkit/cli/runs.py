@@ -34,7 +34,7 @@ import typer
 
 import rnnkit
 from rnnkit import tasks as task_registry
-from rnnkit.cli._atomic import write_atomically
+from rnnkit._atomic import write_atomically
 from rnnkit.cli.app import Interrupted
 from rnnkit.metrics import confusion_matrix
 from rnnkit.tasks import HParams, Task
@@ -297,7 +297,9 @@ def train_run(task: Task, options: dict, hp: HParams, folder: Path, *, verbose: 
         f"{model.count_params():,} parameters; run folder {folder}")
 
     model_path = folder / MODEL_FILE
-    checkpoint = ModelCheckpoint(model_path, monitor=task.monitor, include_optimizer=True)
+    # the run folder is a name, not a template: braces in --out are the folder's own characters
+    literal = str(model_path).replace("{", "{{").replace("}", "}}")
+    checkpoint = ModelCheckpoint(literal, monitor=task.monitor, include_optimizer=True)
     callbacks = [checkpoint]
     if hp.patience is not None:
         callbacks.append(EarlyStopping(task.monitor, patience=hp.patience))

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.datasets._files import read_text
+from rnnkit.datasets._text import APOSTROPHES
 
 __all__ = [
     "ACCENTED",
@@ -61,8 +62,6 @@ LANGUAGES_18 = (
     "Italian", "Japanese", "Korean", "Polish", "Portuguese", "Russian", "Scottish", "Spanish", "Vietnamese",
 )  # fmt: skip
 _NOT_FOLDED_BY_NFD = str.maketrans({"ß": "ss", "ẞ": "SS", "ł": "l", "Ł": "L"})
-# a typed "O’Brien" (typographic apostrophe) is the data's "O'Brien"; the files hold only the ASCII one
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 def alphabet(fold_ascii: bool = True) -> str:
@@ -75,7 +74,7 @@ def normalize_name(name: str, fold_ascii: bool = True, strict: bool = False) -> 
 
     strict=True raises ValueError instead of dropping characters outside the alphabet.
     """
-    s = unicodedata.normalize("NFC", name).replace("\u00a0", " ").translate(_APOSTROPHES)
+    s = unicodedata.normalize("NFC", name).replace("\u00a0", " ").translate(APOSTROPHES)
     s = " ".join(s.split())
     if fold_ascii:
         s = "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnkit.datasets._files import read_text
+from rnnkit.datasets._text import APOSTROPHES
 
 __all__ = [
     "OOV",
@@ -53,14 +54,11 @@ __all__ = [
 SOURCES = {"imdb": "imdb_labelled.txt", "amazon": "amazon_cells_labelled.txt", "yelp": "yelp_labelled.txt"}
 PAD, OOV = 0, 1
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-# Typographic apostrophes (phones and word processors type "don’t"): the data files hold only
-# the ASCII one, so without this a user's "don’t" would read as "don", "t".
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 def tokenize(text: str) -> list[str]:
     """Lowercase, then words: letter/digit runs, inner apostrophes (’ read as ') kept."""
-    return _TOKEN.findall(text.lower().translate(_APOSTROPHES))
+    return _TOKEN.findall(text.lower().translate(APOSTROPHES))
 
 
 def read_sentences(sources: Sequence[str] = tuple(SOURCES)) -> list[tuple[str, int, str]]:

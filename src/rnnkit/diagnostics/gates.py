@@ -41,7 +41,7 @@ class GateStats:
 
     def overall(self) -> dict[str, tuple[float, float]]:
         """gate -> (mean activation, saturated share), averaged over the steps."""
-        return {g: (_mean_of_finite(self.mean[g]), _mean_of_finite(self.saturation[g])) for g in self.gates}
+        return {g: (_mean_of_present(self.mean[g]), _mean_of_present(self.saturation[g])) for g in self.gates}
 
     def summary(self) -> str:
         """One line: each gate's mean activation and saturated share, averaged over the steps."""
@@ -100,9 +100,8 @@ def gate_statistics(model, x, lengths=None, *, margin: float = 0.1) -> list[Gate
     return [unit_gate_stats(unit, margin) for unit in result.units]
 
 
-def _mean_of_finite(values: np.ndarray) -> float:
+def _mean_of_present(values: np.ndarray) -> float:
     """Mean over the steps that have a value; NaN (not nanmean's "Mean of empty slice" warning)
     when none has, e.g. when the forward pass overflowed."""
     values = values[~np.isnan(values)]
     return float(values.mean()) if values.size else float("nan")
-

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit._figures import colour_cycle, subplots
+from rnnkit._figures import colour_cycle, save_figure, subplots
 from rnnkit.diagnostics.flow import GradientFlow
 from rnnkit.diagnostics.gates import GateStats
 
@@ -45,7 +45,7 @@ def plot_gradient_flow(flows: dict[str, GradientFlow], path: str | Path, title: 
     ax.legend(fontsize=8)
     ax.set_title(title or "gradient flow through time (ratio = first step / last step)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
 
 
 def plot_gate_saturation(gates: dict[str, list[GateStats]], path: str | Path, title: str = "") -> None:
@@ -70,4 +70,4 @@ def plot_gate_saturation(gates: dict[str, list[GateStats]], path: str | Path, ti
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)

@@ -30,8 +30,8 @@ def reinitialize(model, *, init: str | None = None, forget_bias: float | None = 
     forget_bias: LSTM forget-gate bias value (seed 001: 1 is the usual choice);
     recurrent_scale: multiplies every W_h after the above; seed: the draws of `init`.
     """
-    if not recurrent_scale > 0:
-        raise ValueError(f"recurrent_scale must be > 0, got {recurrent_scale!r}")
+    if not 0 < recurrent_scale < float("inf"):
+        raise ValueError(f"recurrent_scale must be a finite number > 0, got {recurrent_scale!r}")
     layers = recurrent_layers(model)
     if not layers:
         raise ValueError("the model has no recurrent layer to re-initialise")
@@ -51,9 +51,9 @@ def reinitialize(model, *, init: str | None = None, forget_bias: float | None = 
                 p["b_x"][H : 2 * H] = forget_bias
                 p["b_h"][H : 2 * H] = 0.0
         if recurrent_scale != 1.0:
-            scaled = p["W_h"] * np.float64(recurrent_scale)
-            if np.abs(scaled).max(initial=0.0) > np.finfo(p["W_h"].dtype).max:
+            largest = float(np.finfo(p["W_h"].dtype).max)
+            if float(np.abs(p["W_h"]).max(initial=0.0)) * recurrent_scale > largest:  # checked in scalars
                 raise ValueError(f"recurrent_scale={recurrent_scale:g} takes W_h past the largest {p['W_h'].dtype} "
-                                 f"({np.finfo(p['W_h'].dtype).max:.3g}); a scale of a few (2-10) already explodes")
-            np.copyto(p["W_h"], scaled)
+                                 f"({largest:.3g}); a scale of a few (2-10) already explodes")
+            p["W_h"] *= recurrent_scale
     return model

@@ -94,7 +94,7 @@ class Stack(Layer):
                     flat = flat[n:]
                 return grouped
         got = f"{len(initial_state)} entries" if listed else type(initial_state).__name__
-        shapes = [np.shape(s) for s in initial_state] if listed else []
+        shapes = [s.shape for s in initial_state if isinstance(s, np.ndarray)] if listed else []
         if any(len(shape) == 3 for shape in shapes):
             got += f" of shapes {shapes} (PyTorch's (layers·directions, B, H) layout: give layer l's states, " \
                    "h0[l] (and c0[l]), or h0[2l], h0[2l+1] forward and backward, as that layer's entry)"

@@ -47,7 +47,8 @@ class Adam(Optimizer):
         t = int(s["step"])
         m, v = s["exp_avg"], s["exp_avg_sq"]
         # the formulas below in their order of operations, through one scratch array instead of
-        # five temporaries (a 200k x 64 embedding's step held 3x its size in them)
+        # five temporaries (a 200k x 64 embedding's step held 3x its size in them); the same bits
+        # where g has p's dtype (rnnkit's gradients always do)
         scratch = np.subtract(g, m)
         scratch *= 1 - b1
         m += scratch  # m + (1 − β₁)(g − m)

@@ -149,7 +149,7 @@ class ModelCheckpoint(_Monitor):
         """A bad template fails here, not after the first epoch's training."""
         try:
             path.format_map(_AnyValue(epoch=1))
-        except (ValueError, IndexError) as e:
+        except (ValueError, IndexError, TypeError, AttributeError) as e:
             raise ValueError(f"path {path!r}: not a valid name template ({e}); write '{{{{' for a literal brace")
 
     def filepath(self, epoch: int, logs) -> Path:

@@ -64,6 +64,16 @@ def pad_targets(seqs, T: int) -> np.ndarray:
     return np.pad(y, [(0, 0), (0, T - y.shape[1])] + [(0, 0)] * (y.ndim - 2))
 
 
+def padded_steps(lengths, T: int) -> np.ndarray:
+    """(N, T) bool: True where step t is padding, t >= lengths[b]."""
+    return np.arange(T)[None, :] >= np.asarray(lengths)[:, None]
+
+
+def zero_padded(x: np.ndarray, padded: np.ndarray) -> np.ndarray:
+    """x (N, T, ...) with the entries of the padded steps (an (N, T) mask) set to 0, in x's dtype."""
+    return np.where(padded.reshape(*padded.shape, *[1] * (x.ndim - 2)), 0, x).astype(x.dtype, copy=False)
+
+
 def _finite_padding(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
     """x with a non-finite filler at padded steps (t >= lengths[b]) replaced by 0; x itself when
     every padded entry is finite (the usual case: no copy). The layers skip padded steps, but the
@@ -73,10 +83,8 @@ def _finite_padding(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):  # a sum that overflows only takes the long way
         if np.isfinite(x.sum()):  # then every entry is finite, found without an (N, T, ...) temporary
             return x
-    padded = np.arange(x.shape[1])[None, :] >= lengths[:, None]  # (N, T)
-    if np.isfinite(x[padded]).all():
-        return x
-    return np.where(padded.reshape(*padded.shape, *[1] * (x.ndim - 2)), 0, x).astype(x.dtype, copy=False)
+    padded = padded_steps(lengths, x.shape[1])
+    return x if np.isfinite(x[padded]).all() else zero_padded(x, padded)
 
 
 @dataclass

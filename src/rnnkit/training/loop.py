@@ -24,7 +24,7 @@ from rnnkit import metrics as metric_functions
 from rnnkit.grad_mode import no_grad
 from rnnkit.optim import clipping
 from rnnkit.training.callbacks import Callback, History, overrides
-from rnnkit.training.data import SequenceData, batch_indices
+from rnnkit.training.data import SequenceData, batch_indices, padded_steps, zero_padded
 from rnnkit.training.progress import EpochProgress
 
 
@@ -56,18 +56,18 @@ def zero_padded_steps(y: np.ndarray, y_lengths) -> np.ndarray:
     with zeros: zeroing every padded step makes predict's output independent of batch_size."""
     if y.ndim < 3 or y_lengths is None:
         return y
-    padded = np.arange(y.shape[1])[None, :] >= np.asarray(y_lengths)[:, None]
-    return np.where(padded.reshape(*padded.shape, *[1] * (y.ndim - 2)), 0, y).astype(y.dtype, copy=False)
+    return zero_padded(y, padded_steps(y_lengths, y.shape[1]))
 
 
 def _inference_batches(model, data: SequenceData, batch_size: int):
     """(rows, batch, y, y_lengths) for the batches of `data` in order, `rows` the slice of the
     data set they hold, each run forward without the backward caches."""
     for index in batch_indices(data, batch_size, "padded", rng=None):  # in order: consecutive rows
-        batch = data.take(index)
+        rows = slice(int(index[0]), int(index[-1]) + 1)
+        batch = data.take(rows)  # a slice: views of the data, no copy
         with no_grad():  # outputs only: the layers skip their backward caches
             y, y_lengths, _ = model.forward(batch.x, lengths=batch.lengths, training=False, rng=None)
-        yield slice(int(index[0]), int(index[-1]) + 1), batch, y, y_lengths
+        yield rows, batch, y, y_lengths
 
 
 def _place(out: np.ndarray | None, data: SequenceData, rows: slice, y: np.ndarray) -> np.ndarray:

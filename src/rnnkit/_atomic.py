@@ -1,6 +1,6 @@
-"""Files of a run folder written whole or not at all: a Ctrl-C or a full disk mid-write leaves
-the previous file (or none), never a truncated one. (Model files have their own, fsync'ed,
-writer in rnnkit.io.)"""
+"""The files rnnkit writes beside a model (a run's history, plots and JSON, the diagnostics'
+plots) written whole or not at all: a Ctrl-C or a full disk mid-write leaves the previous file
+(or none), never a truncated one. (Model files have their own, fsync'ed, writer in rnnkit.io.)"""
 
 from __future__ import annotations
 
