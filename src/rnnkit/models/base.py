@@ -32,7 +32,8 @@ def _validation(validation_data, data: SequenceData) -> SequenceData:
             type(validation_data).__name__
         raise ValueError(f"validation_data must be a tuple (x, y) or (x, y, lengths), got {what}")
     validation = _data(*validation_data)
-    if len(validation_data) == 2 and data.lengths is not None and validation.lengths is None:
+    variable = data.lengths is not None and bool(np.any(data.lengths < data.x.shape[1]))
+    if len(validation_data) == 2 and variable and validation.lengths is None:
         raise ValueError("validation_data: the training data has lengths (variable-length sequences), the "
                          "validation data none, so its padded steps would be read as real: pass (x, y, lengths), "
                          "or (x, y, None) if every validation sequence is full length")
